@@ -1,0 +1,75 @@
+"""Forced alignment: the known text and the audio → when each word is spoken.
+
+`Aligner` is the interface the pipeline uses; `alignment.whisperx_aligner.WhisperXAligner` implements it with
+WhisperX's wav2vec2 CTC alignment. Every word of the text comes back, in order: a word the model could not
+place gets a time interpolated between its neighbours and `interpolated=True`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["AlignedWord", "Aligner", "TextSpan", "fill_missing_times"]
+
+
+@dataclass(frozen=True)
+class TextSpan:
+    """A piece of text known to be spoken between `start_s` and `end_s` (one TTS chunk)."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class AlignedWord:
+    text: str
+    start_s: float
+    end_s: float
+    score: float | None
+    interpolated: bool = False
+
+
+class Aligner(Protocol):
+    name: str
+
+    def align(
+        self, samples: np.ndarray, sample_rate_hz: int, spans: Sequence[TextSpan], language: str
+    ) -> list[AlignedWord]: ...
+
+
+def fill_missing_times(
+    words: Sequence[str], starts: Sequence[float | None], ends: Sequence[float | None], span: TextSpan
+) -> list[tuple[float, float, bool]]:
+    """Give every word a (start, end, interpolated) inside `span`, keeping times ordered.
+
+    Known times are kept (clamped into the span and made monotonic); runs of unknown words share the gap
+    between their known neighbours evenly.
+    """
+    count = len(words)
+    known = [s is not None and e is not None for s, e in zip(starts, ends, strict=True)]
+    result: list[tuple[float, float, bool]] = []
+    cursor = span.start_s
+    index = 0
+    while index < count:
+        if known[index]:
+            start = min(max(float(starts[index]), cursor), span.end_s)  # type: ignore[arg-type]
+            end = min(max(float(ends[index]), start), span.end_s)  # type: ignore[arg-type]
+            result.append((start, end, False))
+            cursor = end
+            index += 1
+            continue
+        run_end = index
+        while run_end < count and not known[run_end]:
+            run_end += 1
+        gap_end = span.end_s if run_end == count else min(max(float(starts[run_end]), cursor), span.end_s)  # type: ignore[arg-type]
+        step = (gap_end - cursor) / (run_end - index)
+        for k in range(run_end - index):
+            result.append((cursor + k * step, cursor + (k + 1) * step, True))
+        cursor = gap_end
+        index = run_end
+    return result

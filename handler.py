@@ -1,0 +1,85 @@
+"""RunPod entry point: load everything once, then serve jobs.
+
+    python handler.py                                  serve RunPod's queue (on an endpoint)
+    python handler.py --test_input '{"input": {...}}'  run one job locally and print the result
+    python handler.py --rp_serve_api --rp_api_host 127.0.0.1 --rp_api_port 8000
+                                                       a local copy of RunPod's /run, /runsync, /status API
+
+Every failure a caller can cause comes back as `{"error": "<code>: <message>"}`; the worker stays up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("worker")
+
+
+def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The RunPod handler for a loaded pipeline."""
+    from worker.contract import parse_job
+    from worker.errors import WorkerError
+
+    def handle(job: dict[str, Any]) -> dict[str, Any]:
+        job_id = str(job.get("id") or "local")
+        try:
+            request = parse_job(job.get("input"))
+            result: dict[str, Any] = pipeline.run(request, job_id, progress_reporter(job))
+        except WorkerError as error:
+            log.warning("job %s failed: %s", job_id, error)
+            return {"error": str(error)}
+        except Exception as error:  # a bug: log it for us, answer with a string, keep the worker up
+            log.exception("job %s hit an internal error", job_id)
+            return {"error": f"internal_error: {type(error).__name__} in the worker; the log has the details"}
+        log.info("job %s done in %.2f s", job_id, result["timings_s"]["total"])
+        return result
+
+    return handle
+
+
+def progress_reporter(job: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """Stage updates go to RunPod's progress_update on an endpoint, and to the log everywhere."""
+    job_id = str(job.get("id") or "local")
+    on_endpoint = bool(os.environ.get("RUNPOD_WEBHOOK_POST_OUTPUT"))
+
+    def report(progress: dict[str, Any]) -> None:
+        log.info("job %s: stage %s (%d/%d)", job_id, progress["stage"], progress["step"], progress["steps"])
+        if on_endpoint:
+            import runpod
+
+            runpod.serverless.progress_update(job, progress)
+
+    return report
+
+
+def main() -> int:
+    # Weights come from the volume; a hub lookup would only stall for minutes before failing.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # RunPod's SDK logs every job's input at DEBUG; job payloads (voice clips, texts) stay out of the logs.
+    os.environ.setdefault("RUNPOD_LOG_LEVEL", "INFO")
+    from worker.errors import WorkerError
+    from worker.logs import configure_logging
+    from worker.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level)
+        from worker.pipeline import Pipeline
+
+        pipeline = Pipeline.load(settings)
+    except WorkerError as error:
+        print(f"worker cannot start: {error}", file=sys.stderr)
+        return 2
+
+    import runpod
+
+    runpod.serverless.start({"handler": make_handler(pipeline)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Build a volume of tiny random-weight models in the worker's real layout.
+
+Random weights make noise, not speech: the point is that every stage runs for real (F5-TTS's own loaders,
+Vocos, WhisperX alignment with a wav2vec2 CTC model, NLTK sentence splitting) without downloading gigabytes.
+The tests build one of these; a person can build one to try the worker on a laptop:
+
+    uv run python scripts/tiny_volume.py .volume
+    WORKER_VOLUME=.volume uv run python handler.py --test_input "$(cat test_input.json)"
+
+The models are the libraries' real classes, shrunk: F5's `CFM(DiT)` from the packaged F5TTS_v1_Base config at
+dim 64 / depth 2, a Vocos with a one-layer backbone, and a two-layer `Wav2Vec2ForCTC` with a character vocabulary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+from worker.layout import VolumeLayout  # noqa: E402
+
+F5_MODEL_NAME = "F5TTS_v1_Base"
+TINY_F5_ARCH = {"dim": 64, "depth": 2, "heads": 2, "dim_head": 32, "text_dim": 32, "conv_layers": 1}
+ALIGN_LETTERS = "abcdefghijklmnopqrstuvwxyz'"
+
+# Enough ordinary English for Punkt to learn a few sentence starters and abbreviations.
+PUNKT_TRAINING_TEXT = (
+    "Mr. Smith went to the market. He bought apples and bread. Dr. Jones met him there. "
+    "They talked about the weather. It was a fine day. The sun was bright and warm. "
+    "Mrs. Brown arrived at noon. She had walked from the station. Everyone sat down to eat. "
+)
+
+
+def build_tiny_volume(volume_dir: Path, languages: tuple[str, ...] = ("en",), seed: int = 0) -> VolumeLayout:
+    """Write tiny models for F5, Vocos, the given alignment languages and NLTK Punkt into `volume_dir`."""
+    import torch
+
+    torch.manual_seed(seed)
+    layout = VolumeLayout.on(volume_dir)
+    _write_f5(layout.f5_dir(F5_MODEL_NAME))
+    _write_vocos(layout.vocos_dir)
+    for language in languages:
+        _write_wav2vec2(layout.align_dir(language))
+    _write_punkt(layout.nltk_data_dir)
+    return layout
+
+
+def _write_f5(model_dir: Path) -> None:
+    from importlib.resources import files
+
+    from f5_tts.model import CFM, DiT
+    from f5_tts.model.utils import get_tokenizer
+    from omegaconf import OmegaConf
+    from safetensors.torch import save_file
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    packaged_vocab = Path(str(files("f5_tts").joinpath("infer/examples/vocab.txt")))
+    (model_dir / "vocab.txt").write_bytes(packaged_vocab.read_bytes())
+    vocab_map, vocab_size = get_tokenizer(str(model_dir / "vocab.txt"), "custom")
+
+    config = OmegaConf.load(str(files("f5_tts").joinpath(f"configs/{F5_MODEL_NAME}.yaml")))
+    arch = {**OmegaConf.to_container(config.model.arch), **TINY_F5_ARCH}
+    mel = config.model.mel_spec
+    model = CFM(
+        transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=mel.n_mel_channels),
+        mel_spec_kwargs=dict(
+            n_fft=mel.n_fft,
+            hop_length=mel.hop_length,
+            win_length=mel.win_length,
+            n_mel_channels=mel.n_mel_channels,
+            target_sample_rate=mel.target_sample_rate,
+            mel_spec_type=mel.mel_spec_type,
+        ),
+        vocab_char_map=vocab_map,
+    )
+    # F5 releases ship the EMA weights as a flat safetensors file, which `load_checkpoint` reads with use_ema.
+    state = {f"ema_model.{k}": v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(model_dir / "model.safetensors"))
+    (model_dir / "arch.json").write_text(json.dumps(TINY_F5_ARCH, indent=2) + "\n")
+
+
+def _write_vocos(vocos_dir: Path) -> None:
+    import torch
+    from vocos import Vocos
+
+    vocos_dir.mkdir(parents=True, exist_ok=True)
+    config = """\
+feature_extractor:
+  class_path: vocos.feature_extractors.MelSpectrogramFeatures
+  init_args:
+    sample_rate: 24000
+    n_fft: 1024
+    hop_length: 256
+    n_mels: 100
+    padding: center
+backbone:
+  class_path: vocos.models.VocosBackbone
+  init_args:
+    input_channels: 100
+    dim: 32
+    intermediate_dim: 64
+    num_layers: 1
+head:
+  class_path: vocos.heads.ISTFTHead
+  init_args:
+    dim: 32
+    n_fft: 1024
+    hop_length: 256
+    padding: center
+"""
+    (vocos_dir / "config.yaml").write_text(config)
+    vocos = Vocos.from_hparams(str(vocos_dir / "config.yaml"))
+    torch.save(vocos.state_dict(), vocos_dir / "pytorch_model.bin")
+
+
+def _write_wav2vec2(model_dir: Path) -> None:
+    from transformers import (
+        Wav2Vec2Config,
+        Wav2Vec2CTCTokenizer,
+        Wav2Vec2FeatureExtractor,
+        Wav2Vec2ForCTC,
+        Wav2Vec2Processor,
+    )
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
+    for letter in ALIGN_LETTERS:
+        vocab[letter] = len(vocab)
+    (model_dir / "vocab.json").write_text(json.dumps(vocab))
+    tokenizer = Wav2Vec2CTCTokenizer(
+        str(model_dir / "vocab.json"), unk_token="<unk>", pad_token="<pad>", word_delimiter_token="|"
+    )
+    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, do_normalize=True)
+    Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(str(model_dir))
+    config = Wav2Vec2Config(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(32, 32, 32, 32, 32, 32, 32),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        pad_token_id=0,
+    )
+    Wav2Vec2ForCTC(config).save_pretrained(str(model_dir))
+
+
+def _write_punkt(nltk_data_dir: Path) -> None:
+    """Train Punkt on a paragraph and write its parameters in the `punkt_tab` file format NLTK loads."""
+    from nltk.tokenize.punkt import PunktTrainer
+
+    trainer = PunktTrainer()
+    trainer.train(PUNKT_TRAINING_TEXT * 4, finalize=True)
+    params = trainer.get_params()
+    lang_dir = nltk_data_dir / "tokenizers" / "punkt_tab" / "english"
+    lang_dir.mkdir(parents=True, exist_ok=True)
+    (lang_dir / "collocations.tab").write_text("".join(f"{a}\t{b}\n" for a, b in sorted(params.collocations)))
+    (lang_dir / "sent_starters.txt").write_text("".join(f"{w}\n" for w in sorted(params.sent_starters)))
+    (lang_dir / "abbrev_types.txt").write_text("".join(f"{w}\n" for w in sorted(params.abbrev_types)))
+    (lang_dir / "ortho_context.tab").write_text(
+        "".join(f"{w}\t{flags}\n" for w, flags in sorted(params.ortho_context.items()))
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("volume", type=Path, help="folder to use as the worker's volume (WORKER_VOLUME)")
+    parser.add_argument("--languages", default="en", help="comma-separated alignment languages (default: en)")
+    args = parser.parse_args(argv)
+    layout = build_tiny_volume(args.volume, tuple(args.languages.split(",")))
+    print(f"tiny random-weight models written under {layout.models_dir}")
+    print("they make noise, not speech: the plumbing is real, the voice is not")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Storage of results: an S3-compatible bucket when one is configured, a local output folder otherwise.
+
+Keys are built by the worker (`<prefix>/<job id>/<name>`); callers get a URL (presigned for S3, `file://` for
+the local folder) and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["Storage", "StoredObject", "object_key"]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    url: str
+    bytes: int
+    sha256: str
+
+
+class Storage(Protocol):
+    name: str
+
+    def put_file(self, path: Path, key: str, content_type: str, url_expiry_s: int) -> StoredObject: ...
+
+
+def object_key(prefix: str | None, job_id: str, file_name: str) -> str:
+    """`<prefix>/<job id>/<file name>`; the prefix is already validated by the job contract."""
+    safe_job_id = "".join(c if c.isalnum() or c in "-_" else "_" for c in job_id)[:128] or "job"
+    return "/".join(part for part in (prefix, safe_job_id, file_name) if part)

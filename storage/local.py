@@ -1,0 +1,27 @@
+"""Results written to a folder on disk (or the volume) when no bucket is configured."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from storage import StoredObject
+from storage.hashing import sha256_file
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.name = "local"
+
+    def put_file(self, path: Path, key: str, content_type: str, url_expiry_s: int) -> StoredObject:
+        destination = (self.root / key).resolve()
+        if not destination.is_relative_to(self.root):
+            raise ValueError(f"key {key!r} leaves the output folder")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(destination.name + ".partial")
+        shutil.copyfile(path, partial)
+        partial.replace(destination)  # readers never see a half-written file
+        return StoredObject(
+            key=key, url=destination.as_uri(), bytes=destination.stat().st_size, sha256=sha256_file(destination)
+        )

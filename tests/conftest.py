@@ -1,0 +1,109 @@
+"""Shared fixtures: a tiny-model volume, a SeaweedFS S3 server, reference clips, the worker's environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, SeaweedS3, start_seaweedfs  # noqa: E402
+
+# Weights are built locally; any hub lookup must fail at once rather than retry for minutes.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+@pytest.fixture(scope="session")
+def tiny_volume(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A volume holding tiny random-weight F5, Vocos, wav2vec2 and Punkt models in the real layout."""
+    from scripts.tiny_volume import build_tiny_volume
+
+    volume = tmp_path_factory.mktemp("volume")
+    build_tiny_volume(volume)
+    return volume
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_server: SeaweedS3, request: pytest.FixtureRequest) -> str:
+    name = "t-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50].strip("-")
+    s3_server.client().create_bucket(Bucket=name)
+    return name
+
+
+def make_clip(path: Path, duration_s: float = 2.0, sample_rate_hz: int = 16000, codec: str = "pcm_s16le") -> Path:
+    """A voiced-sounding clip (a vowel-like tone with vibrato and noise) written by ffmpeg."""
+    source = (
+        f"aevalsrc='0.3*sin(2*PI*(180+8*sin(2*PI*5*t))*t)+0.1*sin(2*PI*360*t)+0.02*random(0)'"
+        f":s={sample_rate_hz}:d={duration_s}"
+    )
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-c:a", codec, str(path)], check=True
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def voice_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clips") / "voice.wav")
+
+
+def worker_env(volume: Path, tmp: Path, **extra: str) -> dict[str, str]:
+    """The environment a worker process gets in tests: this volume, its own scratch and output folders."""
+    (tmp / "scratch").mkdir(exist_ok=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("S3_", "BUCKET_", "AWS_", "RUNPOD_", "WORKER_"))
+    }
+    env.update(
+        HF_HUB_OFFLINE="1",
+        WORKER_VOLUME=str(volume),
+        WORKER_OUTPUT_DIR=str(tmp / "output"),
+        TMPDIR=str(tmp / "scratch"),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def s3_env(server: SeaweedS3, bucket: str) -> dict[str, str]:
+    return {
+        "S3_ENDPOINT_URL": server.endpoint_url,
+        "S3_BUCKET": bucket,
+        "S3_ACCESS_KEY_ID": S3_ACCESS_KEY,
+        "S3_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+    }
+
+
+@pytest.fixture(scope="session")
+def loaded_models(tiny_volume: Path):  # type: ignore[no-untyped-def]
+    """The tiny models loaded once through the worker's real start-up code."""
+    from worker.settings import Settings
+    from worker.startup import load_models
+
+    return load_models(Settings.from_env({"WORKER_VOLUME": str(tiny_volume), "WORKER_DEVICE": "cpu"}))
+
+
+@pytest.fixture
+def local_pipeline(loaded_models, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A pipeline on the tiny models writing to a local output folder, with its own scratch folder."""
+    from storage.local import LocalStorage
+    from worker.pipeline import Pipeline
+
+    synthesizer, aligner = loaded_models
+    (tmp_path / "scratch").mkdir()
+    return Pipeline(synthesizer, aligner, LocalStorage(tmp_path / "output"), work_dir=tmp_path / "scratch")

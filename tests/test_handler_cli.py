@@ -1,0 +1,75 @@
+"""`python handler.py --test_input '<job>'`: RunPod's local one-job mode, in a subprocess, on tiny models."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, make_clip, worker_env
+from tests.invariants import check_ass_file, check_audio_file, check_result
+
+pytestmark = pytest.mark.slow
+
+TEXT = "Captions light up when each word is spoken."
+
+
+def run_handler(job: dict, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "handler.py", "--test_input", json.dumps(job)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def job_result(stdout: str) -> dict:
+    """RunPod's local mode prints `Job result: {'output': ...}` as a Python literal."""
+    line = next(line for line in stdout.splitlines() if "Job result: " in line)
+    return ast.literal_eval(line.split("Job result: ", 1)[1])
+
+
+def test_test_input_runs_one_job_and_writes_every_file(tiny_volume, tmp_path):
+    clip = make_clip(tmp_path / "voice.wav", duration_s=1.5)
+    job = {
+        "input": {
+            "text": TEXT,
+            "voice": {"base64": base64.b64encode(clip.read_bytes()).decode(), "text": "A short hum."},
+            "tts": {"nfe_step": 8, "seed": 11},
+        }
+    }
+    completed = run_handler(job, worker_env(tiny_volume, tmp_path))
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = job_result(completed.stdout)["output"]
+    parsed = check_result(result, TEXT)
+    output = tmp_path / "output"
+    audio_path = output / parsed.audio.key
+    check_audio_file(audio_path, parsed.audio.sample_rate_hz, parsed.audio.duration_s, tolerance_s=0.001)
+    for kind in ("ass", "srt", "vtt", "json"):
+        assert (output / parsed.subtitles[kind].key).is_file()
+    check_ass_file(output / parsed.subtitles["ass"].key, len(TEXT.split()))
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_bad_job_exits_non_zero_with_an_error_naming_the_field(tiny_volume, tmp_path):
+    job = {"input": {"text": TEXT, "voice": {"url": "ftp://example.com/a.wav", "text": "x"}}}
+    completed = run_handler(job, worker_env(tiny_volume, tmp_path))
+    assert completed.returncode == 1
+    assert "invalid_input: voice.url: must be an http:// or https:// URL" in completed.stdout
+    assert "Traceback" not in completed.stdout + completed.stderr
+
+
+def test_the_worker_refuses_to_start_when_models_are_missing_and_says_what_to_do(tmp_path):
+    completed = run_handler({"input": {}}, worker_env(tmp_path / "empty-volume", tmp_path))
+    assert completed.returncode == 2
+    assert "model files are missing from the volume" in completed.stderr
+    assert "model.safetensors" in completed.stderr
+    assert "scripts/tiny_volume.py" in completed.stderr

@@ -1,0 +1,69 @@
+"""The whole pipeline in-process on tiny random-weight models: real F5-TTS, WhisperX, ffmpeg, files."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.invariants import check_ass_file, check_audio_file, check_result
+from worker.contract import parse_job
+
+pytestmark = pytest.mark.slow
+
+TEXT = "Hello world, this is the worker speaking. It reads 2 sentences and then stops!"
+
+
+def job_for(voice_clip: Path, text: str = TEXT, **extra: object):  # type: ignore[no-untyped-def]
+    voice = {"base64": base64.b64encode(voice_clip.read_bytes()).decode(), "text": "A voice that hums a tune."}
+    return parse_job({"text": text, "voice": voice, "tts": {"nfe_step": 8, "seed": 3}, **extra})
+
+
+def local_path(url: str) -> Path:
+    return Path(urlparse(url).path)
+
+
+def test_a_job_writes_audio_and_all_four_subtitle_files_that_match_the_result(local_pipeline, voice_clip):
+    stages: list[str] = []
+    result = local_pipeline.run(job_for(voice_clip), "job-1", lambda progress: stages.append(progress["stage"]))
+
+    parsed = check_result(result, TEXT)
+    assert stages == ["voice", "tts", "alignment", "subtitles", "storage"]
+    assert set(parsed.timings_s) == {*stages, "total"}
+    audio_path = local_path(parsed.audio.url)
+    assert audio_path.stat().st_size == parsed.audio.bytes
+    check_audio_file(audio_path, parsed.audio.sample_rate_hz, parsed.audio.duration_s, tolerance_s=0.001)
+    assert set(parsed.subtitles) == {"ass", "srt", "vtt", "json"}
+    check_ass_file(local_path(parsed.subtitles["ass"].url), len(TEXT.split()))
+    assert local_path(parsed.subtitles["vtt"].url).read_text().startswith("WEBVTT")
+    assert "-->" in local_path(parsed.subtitles["srt"].url).read_text()
+
+
+@pytest.mark.parametrize("audio_format", ["wav", "mp3", "flac", "ogg", "opus"])
+def test_every_output_format_decodes_at_the_reported_rate_and_length(local_pipeline, voice_clip, audio_format):
+    job = job_for(voice_clip, text="Short and sweet.", audio={"format": audio_format, "sample_rate_hz": 22050})
+    parsed = check_result(local_pipeline.run(job, f"fmt-{audio_format}", lambda _: None), "Short and sweet.")
+    expected_rate = 48000 if audio_format == "opus" else 22050
+    assert parsed.audio.sample_rate_hz == expected_rate
+    check_audio_file(local_path(parsed.audio.url), expected_rate, parsed.audio.duration_s)
+
+
+def test_long_text_is_chunked_and_the_chunks_tile_the_audio(local_pipeline, voice_clip):
+    text = " ".join(f"Sentence number {n} is here, and it goes on for a while." for n in range(12))
+    parsed = check_result(local_pipeline.run(job_for(voice_clip, text=text), "long", lambda _: None), text)
+    assert len(parsed.segments) > 1
+    assert " ".join(segment.text for segment in parsed.segments).split() == text.split()
+
+
+def test_the_same_seed_gives_the_same_audio(local_pipeline, voice_clip):
+    first = local_pipeline.run(job_for(voice_clip), "seed-a", lambda _: None)
+    second = local_pipeline.run(job_for(voice_clip), "seed-b", lambda _: None)
+    assert first["audio"]["sha256"] == second["audio"]["sha256"]
+    assert first["seed"] == second["seed"] == 3
+
+
+def test_scratch_files_are_removed_after_a_job(local_pipeline, voice_clip):
+    local_pipeline.run(job_for(voice_clip), "clean", lambda _: None)
+    assert list(local_pipeline.work_dir.iterdir()) == []

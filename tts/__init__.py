@@ -1,0 +1,67 @@
+"""Speech synthesis: text in a reference voice → audio, with the sample span of every text chunk.
+
+`SpeechSynthesizer` is the interface the pipeline uses; `tts.f5.F5Synthesizer` is the F5-TTS implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["ChunkSpan", "ReferenceVoice", "Speech", "SpeechSynthesizer", "SynthesisOptions"]
+
+
+@dataclass(frozen=True)
+class ReferenceVoice:
+    """A decoded reference clip and what is said in it."""
+
+    samples: np.ndarray  # mono float32
+    sample_rate_hz: int
+    transcript: str
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate_hz
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    speed: float = 1.0
+    nfe_step: int = 32
+    cfg_strength: float = 2.0
+    sway_sampling_coef: float = -1.0
+    seed: int = 0
+    cross_fade_s: float = 0.15
+
+
+@dataclass(frozen=True)
+class ChunkSpan:
+    """One piece of text generated in one model call, and where it sits in the final audio.
+
+    Spans tile the audio: the first starts at 0, each starts where the previous ends, the last ends at the
+    final sample. A boundary inside a cross-fade lies at the middle of the fade.
+    """
+
+    text: str
+    start_sample: int
+    end_sample: int
+
+
+@dataclass(frozen=True)
+class Speech:
+    samples: np.ndarray  # mono float32
+    sample_rate_hz: int
+    chunks: tuple[ChunkSpan, ...]
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate_hz
+
+
+class SpeechSynthesizer(Protocol):
+    name: str
+    sample_rate_hz: int
+
+    def synthesize(self, text: str, voice: ReferenceVoice, options: SynthesisOptions) -> Speech: ...

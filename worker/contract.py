@@ -1,0 +1,209 @@
+"""The job contract, v1: what a caller sends in `{"input": {...}}`.
+
+Every field has a description and bounds; unknown fields are refused, so a typo is an error instead of a
+silently ignored option. `parse_job` turns anything a caller can send into a `SynthesisJob` or an
+`InvalidInput` that names the field and the fix. The README documents the same contract with examples.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from worker.errors import InvalidInput
+
+MAX_TEXT_CHARS = 20_000
+MAX_VOICE_BASE64_CHARS = 40 * 1024 * 1024  # ~30 MB of audio once decoded
+PRESIGN_MAX_S = 7 * 24 * 3600  # S3's own limit for presigned URLs
+
+AudioFormat = Literal["wav", "mp3", "flac", "ogg", "opus"]
+SubtitleFormat = Literal["ass", "srt", "vtt", "json"]
+ALL_SUBTITLE_FORMATS: tuple[SubtitleFormat, ...] = ("ass", "srt", "vtt", "json")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VoiceInput(_Strict):
+    """The reference voice: exactly one source, plus what is said in it."""
+
+    base64: str | None = Field(
+        None, max_length=MAX_VOICE_BASE64_CHARS, description="The clip itself, base64 (wav, mp3, flac, ogg, m4a)."
+    )
+    url: str | None = Field(None, max_length=2048, description="An http(s) URL of the clip.")
+    text: str = Field(
+        ..., min_length=1, max_length=1000, description="The transcript of the clip, exactly as spoken."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> VoiceInput:
+        given = [name for name in ("base64", "url") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of base64 or url (got {', '.join(given) or 'none'})")
+        return self
+
+
+class TTSOptions(_Strict):
+    """How F5-TTS speaks."""
+
+    speed: Annotated[float, Field(ge=0.3, le=3.0, description="Speaking rate; 1.0 is the voice's own pace.")] = 1.0
+    nfe_step: Annotated[int, Field(ge=4, le=128, description="Flow-matching steps: fewer is faster.")] = 32
+    cfg_strength: Annotated[float, Field(ge=0.0, le=10.0, description="Classifier-free guidance.")] = 2.0
+    sway_sampling_coef: Annotated[float, Field(ge=-1.0, le=1.0, description="Sway sampling coefficient.")] = -1.0
+    seed: Annotated[
+        int | None, Field(ge=0, le=2**31 - 1, description="Same seed, same text and voice → same audio.")
+    ] = None
+    cross_fade_s: Annotated[float, Field(ge=0.0, le=1.0, description="Cross-fade between text chunks.")] = 0.15
+
+
+class AudioOptions(_Strict):
+    """The audio file the caller gets."""
+
+    format: AudioFormat = Field("wav", description="Container and codec of the output audio.")
+    sample_rate_hz: Annotated[
+        int | None, Field(ge=8000, le=48000, description="Resample the output; default is the model's 24 kHz.")
+    ] = None
+
+
+class SubtitleOptions(_Strict):
+    """Which subtitle files to write and how lines are built."""
+
+    formats: tuple[SubtitleFormat, ...] = Field(ALL_SUBTITLE_FORMATS, min_length=1, description="Files to write.")
+    mode: Literal["karaoke", "word", "line"] = Field(
+        "karaoke", description="karaoke: words light up in a line; word: one word at a time; line: plain lines."
+    )
+    karaoke_tag: Literal["k", "kf", "ko"] = Field("kf", description="ASS karaoke effect: fill (kf), jump, outline.")
+    max_chars_per_line: Annotated[int, Field(ge=8, le=200, description="Line length limit, in characters.")] = 42
+    max_lines: Annotated[int, Field(ge=1, le=4, description="Lines shown together in one event.")] = 2
+    resolution: tuple[Annotated[int, Field(ge=16, le=7680)], Annotated[int, Field(ge=16, le=7680)]] = Field(
+        (1920, 1080), description="Video size [width, height]; ASS PlayResX/PlayResY."
+    )
+
+    @field_validator("formats")
+    @classmethod
+    def _no_repeats(cls, formats: tuple[SubtitleFormat, ...]) -> tuple[SubtitleFormat, ...]:
+        if len(set(formats)) != len(formats):
+            raise ValueError("each format at most once")
+        return formats
+
+
+class OutputOptions(_Strict):
+    """Where results go in the bucket and how long their links last."""
+
+    prefix: str | None = Field(
+        None, max_length=200, description="Folder for this job's files: letters, digits, '-', '_', '.', '/'."
+    )
+    presign_expiry_s: Annotated[
+        int, Field(ge=60, le=PRESIGN_MAX_S, description="Lifetime of presigned URLs (S3 allows at most 7 days).")
+    ] = 3600
+
+    @field_validator("prefix")
+    @classmethod
+    def _safe_prefix(cls, prefix: str | None) -> str | None:
+        if prefix is None:
+            return None
+        parts = prefix.strip("/").split("/")
+        if any(part in ("", ".", "..") for part in parts) or prefix.startswith("/"):
+            raise ValueError("must be a relative path without empty, '.' or '..' parts (e.g. 'videos/2024')")
+        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./")
+        if not set(prefix) <= allowed:
+            raise ValueError("may hold only letters, digits, '-', '_', '.' and '/'")
+        return prefix.strip("/")
+
+
+class SynthesisJob(_Strict):
+    """One text spoken in one voice, with subtitles."""
+
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="What to say.")
+    voice: VoiceInput = Field(..., description="The reference voice to clone.")
+    language: Literal["en"] = Field("en", description="Language of the text (alignment model and sentence rules).")
+    tts: TTSOptions = Field(default_factory=TTSOptions)
+    audio: AudioOptions = Field(default_factory=AudioOptions)
+    subtitles: SubtitleOptions = Field(default_factory=SubtitleOptions)
+    output: OutputOptions = Field(default_factory=OutputOptions)
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        if not text.split():
+            raise ValueError("must contain at least one word")
+        return text
+
+
+def parse_job(raw_input: Any) -> SynthesisJob:
+    """Validate a job's `input`. Raises InvalidInput naming the first bad field and what it accepts."""
+    if not isinstance(raw_input, dict):
+        raise InvalidInput("input", f"must be a JSON object, got {type(raw_input).__name__}")
+    try:
+        return SynthesisJob.model_validate(raw_input)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "input"
+        raise InvalidInput(field, _explain(first)) from None
+
+
+def _explain(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field (see the job contract in the README)"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+# --- The result a successful job returns (the `output` of a COMPLETED job). ---
+
+
+class StoredFile(_Strict):
+    url: str = Field(..., description="Presigned S3 URL, public URL, or file:// path for local output.")
+    key: str = Field(..., description="Object key in the bucket (or path under the output folder).")
+
+
+class AudioResult(StoredFile):
+    format: AudioFormat
+    sample_rate_hz: int = Field(..., description="Sample rate of the file as written.")
+    duration_s: float = Field(..., description="Length of the speech.")
+    bytes: int = Field(..., description="Size of the file.")
+    sha256: str = Field(..., description="SHA-256 of the file, also stored in the object's metadata.")
+
+
+class WordResult(_Strict):
+    text: str = Field(..., description="The word as written in the request, punctuation attached.")
+    start_s: float
+    end_s: float
+    score: float | None = Field(..., description="Alignment confidence 0..1; null when interpolated.")
+    interpolated: bool = Field(..., description="True when the aligner could not place the word.")
+
+
+class SegmentResult(_Strict):
+    text: str = Field(..., description="One chunk of text generated in one model call.")
+    start_s: float
+    end_s: float
+
+
+class AlignmentSummary(_Strict):
+    mean_score: float | None
+    interpolated_words: int
+
+
+class ModelNames(_Strict):
+    tts: str
+    aligner: str
+    storage: str
+
+
+class SynthesisResult(_Strict):
+    audio: AudioResult
+    subtitles: dict[SubtitleFormat, StoredFile]
+    words: list[WordResult]
+    segments: list[SegmentResult]
+    text: str = Field(..., description="The text as spoken (whitespace normalized).")
+    language: str
+    seed: int = Field(..., description="The seed used; send it back to reproduce the audio.")
+    alignment: AlignmentSummary
+    models: ModelNames
+    timings_s: dict[str, float] = Field(..., description="Seconds per stage, and the total.")
+    warnings: list[str]

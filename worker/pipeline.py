@@ -1,0 +1,220 @@
+"""One job, stage by stage: voice → speech → word alignment → subtitles → storage → result.
+
+`Pipeline.load` does everything expensive once, at start-up (models onto the device, the storage client).
+`Pipeline.run` then handles one validated job; all its scratch files live in one temporary folder that is
+removed when the job ends, whether it succeeded or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alignment import AlignedWord, Aligner, TextSpan
+from storage import Storage, StoredObject, object_key
+from subtitles import SubtitleLayout, TimedWord, build_cues, render_ass, render_json, render_srt, render_vtt
+from tts import Speech, SpeechSynthesizer, SynthesisOptions
+from worker import audio
+from worker.contract import (
+    AlignmentSummary,
+    AudioResult,
+    ModelNames,
+    SegmentResult,
+    StoredFile,
+    SynthesisJob,
+    SynthesisResult,
+    WordResult,
+)
+from worker.errors import InternalError, ModelError
+from worker.settings import Settings
+from worker.voice import load_voice
+
+log = logging.getLogger(__name__)
+
+STAGES = ("voice", "tts", "alignment", "subtitles", "storage")
+SUBTITLE_CONTENT_TYPES = {
+    "ass": "text/x-ssa; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+    "json": "application/json",
+}
+
+ProgressReporter = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class _StageClock:
+    """Times each stage and tells the caller which one is running."""
+
+    report: ProgressReporter
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.report({"stage": name, "step": STAGES.index(name) + 1, "steps": len(STAGES)})
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings_s[name] = round(time.perf_counter() - started, 3)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        synthesizer: SpeechSynthesizer,
+        aligner: Aligner,
+        storage: Storage,
+        work_dir: Path | None = None,
+    ) -> None:
+        self.synthesizer = synthesizer
+        self.aligner = aligner
+        self.storage = storage
+        self.work_dir = work_dir
+
+    @classmethod
+    def load(cls, settings: Settings) -> Pipeline:
+        """Load the models from the volume and connect storage. Raises ModelError naming what is missing."""
+        from worker.startup import load_models, open_storage
+
+        synthesizer, aligner = load_models(settings)
+        return cls(synthesizer, aligner, open_storage(settings))
+
+    def run(self, job: SynthesisJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
+        clock = _StageClock(report)
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="f5job-", dir=self.work_dir) as scratch:
+            work = Path(scratch)
+            with clock.stage("voice"):
+                voice = load_voice(job.voice, work, self.synthesizer.sample_rate_hz)
+            spoken_text = " ".join(job.text.split())
+            seed = job.tts.seed if job.tts.seed is not None else secrets.randbelow(2**31)
+            with clock.stage("tts"):
+                options = SynthesisOptions(**job.tts.model_dump(exclude={"seed"}), seed=seed)
+                speech = self._synthesize(spoken_text, voice, options)
+            with clock.stage("alignment"):
+                words = self._align(speech, job.language)
+            with clock.stage("subtitles"):
+                subtitle_files = self._write_subtitles(words, job, work)
+                audio_path = work / f"speech.{job.audio.format}"
+                out_rate_hz = audio.output_rate_hz(job.audio.format, job.audio.sample_rate_hz, speech.sample_rate_hz)
+                audio.encode(speech.samples, speech.sample_rate_hz, audio_path, job.audio.format, out_rate_hz)
+            with clock.stage("storage"):
+                expiry_s = job.output.presign_expiry_s
+                stored_audio = self.storage.put_file(
+                    audio_path,
+                    object_key(job.output.prefix, job_id, audio_path.name),
+                    audio.CONTENT_TYPES[job.audio.format],
+                    expiry_s,
+                )
+                stored_subtitles = {
+                    kind: self.storage.put_file(
+                        path, object_key(job.output.prefix, job_id, path.name), SUBTITLE_CONTENT_TYPES[kind], expiry_s
+                    )
+                    for kind, path in subtitle_files.items()
+                }
+        clock.timings_s["total"] = round(time.perf_counter() - started, 3)
+        return _result(job, speech, words, stored_audio, out_rate_hz, stored_subtitles, seed, clock.timings_s, self)
+
+    def _synthesize(self, text: str, voice: Any, options: SynthesisOptions) -> Speech:
+        speech = self.synthesizer.synthesize(text, voice, options)
+        chunk_words = [word for chunk in speech.chunks for word in chunk.text.split()]
+        if chunk_words != text.split():
+            raise InternalError("the text chunks do not add up to the text; please report this")
+        if len(speech.samples) == 0:
+            raise ModelError("the speech model produced no audio for this text")
+        return speech
+
+    def _align(self, speech: Speech, language: str) -> list[AlignedWord]:
+        rate = speech.sample_rate_hz
+        spans = [TextSpan(chunk.text, chunk.start_sample / rate, chunk.end_sample / rate) for chunk in speech.chunks]
+        return self.aligner.align(speech.samples, rate, spans, language)
+
+    @staticmethod
+    def _write_subtitles(words: list[AlignedWord], job: SynthesisJob, work: Path) -> dict[str, Path]:
+        options = job.subtitles
+        layout = SubtitleLayout(
+            mode=options.mode,
+            karaoke_tag=options.karaoke_tag,
+            max_chars_per_line=options.max_chars_per_line,
+            max_lines=options.max_lines,
+            resolution=options.resolution,
+        )
+        timed = [TimedWord(word.text, word.start_s, word.end_s) for word in words]
+        cues = build_cues(timed, layout)
+        renderers = {
+            "ass": lambda: render_ass(cues, layout),
+            "srt": lambda: render_srt(cues),
+            "vtt": lambda: render_vtt(cues, karaoke=options.mode == "karaoke"),
+            "json": lambda: render_json(timed, cues),
+        }
+        files = {}
+        for kind in options.formats:
+            path = work / f"subtitles.{kind}"
+            # libass and most editors expect a BOM on UTF-8 ASS files.
+            path.write_text(renderers[kind](), encoding="utf-8-sig" if kind == "ass" else "utf-8")
+            files[kind] = path
+        return files
+
+
+def _result(
+    job: SynthesisJob,
+    speech: Speech,
+    words: list[AlignedWord],
+    stored_audio: StoredObject,
+    out_rate_hz: int,
+    stored_subtitles: dict[str, StoredObject],
+    seed: int,
+    timings_s: dict[str, float],
+    pipeline: Pipeline,
+) -> dict[str, Any]:
+    rate = speech.sample_rate_hz
+    scores = [word.score for word in words if word.score is not None]
+    result = SynthesisResult(
+        audio=AudioResult(
+            url=stored_audio.url,
+            key=stored_audio.key,
+            format=job.audio.format,
+            sample_rate_hz=out_rate_hz,
+            duration_s=round(speech.duration_s, 3),
+            bytes=stored_audio.bytes,
+            sha256=stored_audio.sha256,
+        ),
+        subtitles={kind: StoredFile(url=obj.url, key=obj.key) for kind, obj in stored_subtitles.items()},  # type: ignore[misc]
+        words=[
+            WordResult(
+                text=word.text,
+                start_s=round(word.start_s, 3),
+                end_s=round(word.end_s, 3),
+                score=None if word.score is None else round(word.score, 3),
+                interpolated=word.interpolated,
+            )
+            for word in words
+        ],
+        segments=[
+            SegmentResult(
+                text=chunk.text, start_s=round(chunk.start_sample / rate, 3), end_s=round(chunk.end_sample / rate, 3)
+            )
+            for chunk in speech.chunks
+        ],
+        text=" ".join(job.text.split()),
+        language=job.language,
+        seed=seed,
+        alignment=AlignmentSummary(
+            mean_score=round(sum(scores) / len(scores), 3) if scores else None,
+            interpolated_words=sum(word.interpolated for word in words),
+        ),
+        models=ModelNames(
+            tts=pipeline.synthesizer.name, aligner=pipeline.aligner.name, storage=pipeline.storage.name
+        ),
+        timings_s=timings_s,
+        warnings=[],
+    )
+    return result.model_dump(mode="json")

@@ -1,0 +1,88 @@
+"""Settings: built once at start-up from the environment, a pure function of it.
+
+The README has the same table. Names RunPod uses for its bucket (`BUCKET_ENDPOINT_URL`, `BUCKET_ACCESS_KEY_ID`,
+`BUCKET_SECRET_ACCESS_KEY`) are accepted next to the worker's own `S3_*` names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from worker.errors import WorkerError
+from worker.layout import VolumeLayout
+
+RUNPOD_VOLUME = Path("/runpod-volume")
+LOCAL_VOLUME = Path(".volume")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class SettingsError(WorkerError):
+    """A setting is missing, malformed or contradicts another. Raised at start-up only."""
+
+    code = "settings_error"
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str
+    endpoint_url: str | None
+    region: str | None
+    access_key_id: str | None
+    secret_access_key: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    volume_dir: Path
+    device: str
+    f5_model: str
+    output_dir: Path
+    s3: S3Settings | None
+    log_level: str
+
+    @property
+    def layout(self) -> VolumeLayout:
+        return VolumeLayout.on(self.volume_dir)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        volume_dir = Path(env.get("WORKER_VOLUME") or (RUNPOD_VOLUME if RUNPOD_VOLUME.is_dir() else LOCAL_VOLUME))
+        device = env.get("WORKER_DEVICE", "auto").lower()
+        if device not in DEVICES:
+            raise SettingsError(f"WORKER_DEVICE={device!r}: use one of {', '.join(DEVICES)}")
+        layout = VolumeLayout.on(volume_dir)
+        return cls(
+            volume_dir=volume_dir,
+            device=device,
+            f5_model=env.get("F5_MODEL", "F5TTS_v1_Base"),
+            output_dir=Path(env.get("WORKER_OUTPUT_DIR") or layout.outputs_dir),
+            s3=_s3_from_env(env),
+            log_level=env.get("WORKER_LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def _s3_from_env(env: Mapping[str, str]) -> S3Settings | None:
+    def first(*names: str) -> str | None:
+        return next((env[name] for name in names if env.get(name)), None)
+
+    bucket = first("S3_BUCKET", "BUCKET_NAME")
+    endpoint = first("S3_ENDPOINT_URL", "BUCKET_ENDPOINT_URL")
+    key_id = first("S3_ACCESS_KEY_ID", "BUCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
+    secret = first("S3_SECRET_ACCESS_KEY", "BUCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
+    if bucket is None:
+        if endpoint or first("S3_ACCESS_KEY_ID", "BUCKET_ACCESS_KEY_ID"):
+            raise SettingsError("an S3 endpoint or key is set but S3_BUCKET is not: set S3_BUCKET to the bucket name")
+        return None
+    if (key_id is None) != (secret is None):
+        raise SettingsError("set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (to use an IAM role)")
+    return S3Settings(
+        bucket=bucket,
+        endpoint_url=endpoint,
+        region=first("S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        access_key_id=key_id,
+        secret_access_key=secret,
+    )

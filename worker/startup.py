@@ -1,0 +1,81 @@
+"""Start-up: check the volume holds every model, load them onto the device, open storage. Logged per phase."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alignment.whisperx_aligner import WhisperXAligner
+from storage import Storage
+from storage.local import LocalStorage
+from storage.s3 import S3Storage
+from tts.f5 import F5Synthesizer
+from worker.errors import ModelError
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ALIGN_LANGUAGES = ("en",)
+HOW_TO_FILL = (
+    "start the worker through the bootstrap (python -m bootstrap), which downloads the weights once, "
+    "or build random-weight test models with scripts/tiny_volume.py"
+)
+
+
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    log.info("start-up: %s took %.2f s", name, time.perf_counter() - started)
+
+
+def pick_device(setting: str) -> str:
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ModelError("WORKER_DEVICE=cuda but no CUDA device is visible; use auto or cpu")
+    return setting
+
+
+def missing_models(settings: Settings) -> list[Path]:
+    """Every model file the worker needs that is not on the volume."""
+    layout = settings.layout
+    f5_dir = layout.f5_dir(settings.f5_model)
+    needed = [f5_dir / "vocab.txt", layout.vocos_dir / "config.yaml", layout.vocos_dir / "pytorch_model.bin"]
+    needed += [layout.align_dir(language) / "config.json" for language in ALIGN_LANGUAGES]
+    needed += [layout.nltk_data_dir / "tokenizers" / "punkt_tab" / "english" / "sent_starters.txt"]
+    missing = [path for path in needed if not path.is_file()]
+    if layout.f5_checkpoint(settings.f5_model) is None:
+        missing.insert(0, f5_dir / "model.safetensors")
+    return missing
+
+
+def load_models(settings: Settings) -> tuple[F5Synthesizer, WhisperXAligner]:
+    missing = missing_models(settings)
+    if missing:
+        listed = "\n  ".join(str(path) for path in missing)
+        raise ModelError(f"model files are missing from the volume:\n  {listed}\nTo put them there: {HOW_TO_FILL}")
+    layout = settings.layout
+    device = pick_device(settings.device)
+    log.info("start-up: device %s, volume %s", device, settings.volume_dir)
+    with phase("F5-TTS + Vocos load"):
+        synthesizer = F5Synthesizer.load(layout.f5_dir(settings.f5_model), layout.vocos_dir, device)
+    with phase("alignment model load"):
+        aligner = WhisperXAligner.load(
+            {language: layout.align_dir(language) for language in ALIGN_LANGUAGES}, layout.nltk_data_dir, device
+        )
+    return synthesizer, aligner
+
+
+def open_storage(settings: Settings) -> Storage:
+    if settings.s3 is None:
+        log.info("start-up: no S3 bucket configured; results go to %s", settings.output_dir)
+        return LocalStorage(settings.output_dir)
+    s3 = settings.s3
+    log.info("start-up: results go to S3 bucket %s", s3.bucket)
+    return S3Storage.connect(s3.bucket, s3.endpoint_url, s3.region, s3.access_key_id, s3.secret_access_key)

@@ -1,0 +1,71 @@
+"""The reference voice: fetched from the job's source, probed, decoded to mono at the model's rate."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import requests
+
+from tts import ReferenceVoice
+from worker import audio
+from worker.contract import VoiceInput
+from worker.errors import InvalidInput, VoiceError
+
+MAX_VOICE_BYTES = 30 * 1024 * 1024
+MIN_VOICE_S = 0.5
+MAX_VOICE_S = 20.0  # F5 conditions on at most ~12 s; longer clips waste the text budget of every chunk
+FETCH_TIMEOUT_S = (5.0, 30.0)  # connect, read
+
+
+def load_voice(voice: VoiceInput, work_dir: Path, sample_rate_hz: int) -> ReferenceVoice:
+    """Fetch the clip into `work_dir`, check it, and decode it to mono float32 at `sample_rate_hz`."""
+    clip_path = work_dir / "voice-clip"
+    if voice.base64 is not None:
+        clip_path.write_bytes(_decode_base64(voice.base64))
+    else:
+        assert voice.url is not None  # the contract guarantees exactly one source
+        _download(voice.url, clip_path)
+    if clip_path.stat().st_size == 0:
+        raise VoiceError("the voice clip is empty")
+
+    header = audio.probe(clip_path)
+    if header.duration_s > MAX_VOICE_S:
+        raise VoiceError(f"the voice clip is {header.duration_s:.1f} s long; use a clip of 3 to 15 s")
+    samples = audio.decode_mono(clip_path, sample_rate_hz, MAX_VOICE_S)
+    if len(samples) < MIN_VOICE_S * sample_rate_hz:
+        raise VoiceError(f"the voice clip holds less than {MIN_VOICE_S} s of audio; use a clip of 3 to 15 s")
+    if not np.isfinite(samples).all() or float(np.abs(samples).max()) == 0.0:
+        raise VoiceError("the voice clip is silent")
+    return ReferenceVoice(samples=samples, sample_rate_hz=sample_rate_hz, transcript=voice.text.strip())
+
+
+def _decode_base64(data: str) -> bytes:
+    try:
+        raw = base64.b64decode(data.split(",", 1)[1] if data.startswith("data:") else data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("voice.base64", "is not valid base64") from None
+    if len(raw) > MAX_VOICE_BYTES:
+        raise InvalidInput("voice.base64", f"the clip is larger than {MAX_VOICE_BYTES // 2**20} MiB")
+    return raw
+
+
+def _download(url: str, destination: Path) -> None:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise InvalidInput("voice.url", "must be an http:// or https:// URL")
+    try:
+        with requests.get(url, stream=True, timeout=FETCH_TIMEOUT_S) as response:
+            if response.status_code != 200:
+                raise VoiceError(f"voice.url answered HTTP {response.status_code}")
+            received = 0
+            with destination.open("wb") as out:
+                for block in response.iter_content(64 * 1024):
+                    received += len(block)
+                    if received > MAX_VOICE_BYTES:
+                        raise VoiceError(f"voice.url sent more than {MAX_VOICE_BYTES // 2**20} MiB")
+                    out.write(block)
+    except requests.RequestException as error:
+        raise VoiceError(f"voice.url could not be fetched ({type(error).__name__})") from None
