@@ -140,16 +140,21 @@ def parse_job(raw_input: Any) -> SynthesisJob:
         return SynthesisJob.model_validate(raw_input)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        field = ".".join(str(part) for part in first["loc"]) or "input"
-        raise InvalidInput(field, _explain(first)) from None
+        location = [str(part) for part in first["loc"]]
+        if first["type"] == "extra_forbidden":
+            # The last part is the caller's own key: quote it, and name the object it was found in.
+            unknown = location.pop()
+            shown = unknown if len(unknown) <= 40 else unknown[:40] + "…"
+            raise InvalidInput(
+                ".".join(location) or "input", f"unknown field {shown!r} (see the job contract in the README)"
+            ) from None
+        raise InvalidInput(".".join(location) or "input", _explain(first)) from None
 
 
 def _explain(error: Any) -> str:
     kind = error["type"]
     if kind == "missing":
         return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field (see the job contract in the README)"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
