@@ -1,0 +1,48 @@
+"""Settings come from the environment once, and contradictions are reported at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from worker.settings import Settings, SettingsError
+
+
+def test_without_a_volume_or_bucket_the_worker_uses_local_folders():
+    settings = Settings.from_env({})
+    assert settings.volume_dir in (Path("/runpod-volume"), Path(".volume"))
+    assert settings.output_dir == settings.layout.outputs_dir
+    assert settings.s3 is None
+    assert settings.device == "auto"
+
+
+def test_runpods_bucket_variable_names_are_accepted():
+    settings = Settings.from_env(
+        {
+            "S3_BUCKET": "results",
+            "BUCKET_ENDPOINT_URL": "https://s3.example.com",
+            "BUCKET_ACCESS_KEY_ID": "id",
+            "BUCKET_SECRET_ACCESS_KEY": "secret",
+        }
+    )
+    assert settings.s3 is not None
+    assert (settings.s3.bucket, settings.s3.endpoint_url, settings.s3.access_key_id) == (
+        "results",
+        "https://s3.example.com",
+        "id",
+    )
+    assert "secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WORKER_DEVICE": "tpu"}, "WORKER_DEVICE='tpu': use one of auto, cpu, cuda"),
+        ({"S3_ENDPOINT_URL": "https://s3.example.com"}, "S3_BUCKET is not"),
+        ({"S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "id"}, "set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"),
+    ],
+)
+def test_bad_settings_stop_start_up_with_a_message(env, message):
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Settings.from_env(env)
