@@ -63,9 +63,7 @@ class WhisperXAligner:
                 # WhisperX splits on single spaces, as we joined; a mismatch means it dropped the segment.
                 log.warning("alignment returned %d words for %d; interpolating the chunk", len(found), len(words))
                 found = [{} for _ in words]
-            times = fill_missing_times(
-                words, [w.get("start") for w in found], [w.get("end") for w in found], span
-            )
+            times = fill_missing_times(words, [w.get("start") for w in found], [w.get("end") for w in found], span)
             for word, info, (start_s, end_s, interpolated) in zip(words, found, times, strict=True):
                 score = info.get("score")
                 aligned.append(

@@ -50,9 +50,7 @@ def make_clip(path: Path, duration_s: float = 2.0, sample_rate_hz: int = 16000, 
         f"aevalsrc='0.3*sin(2*PI*(180+8*sin(2*PI*5*t))*t)+0.1*sin(2*PI*360*t)+0.02*random(0)'"
         f":s={sample_rate_hz}:d={duration_s}"
     )
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-c:a", codec, str(path)], check=True
-    )
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-c:a", codec, str(path)], check=True)
     return path
 
 

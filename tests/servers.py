@@ -112,9 +112,7 @@ def start_seaweedfs(data_dir: Path) -> SeaweedS3:
         "-webdav=false", "-admin.ui=false", f"-s3.config={data_dir / 's3.json'}", "-s3.autoCreateBucket=false",
     ]  # fmt: skip
     with (data_dir / "weed.log").open("wb") as log:  # the child keeps its own descriptor
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=data_dir
-        )
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=data_dir)
     server = SeaweedS3(endpoint_url=f"http://127.0.0.1:{ports['s3']}", process=process, data_dir=data_dir)
     client = server.client()
 

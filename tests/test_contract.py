@@ -41,12 +41,30 @@ def test_a_minimal_job_gets_the_documented_defaults():
             "invalid_input: voice: give exactly one of base64 or url (got base64, url)",
         ),
         ({"text": "Hi", "voice": {"url": "https://x"}}, "invalid_input: voice.text: is required"),
-        ({"text": "Hi", "voice": VOICE, "tts": {"speed": 9}}, "invalid_input: tts.speed: Input should be less than or equal to 3"),
-        ({"text": "Hi", "voice": VOICE, "audio": {"format": "aiff"}}, "invalid_input: audio.format: Input should be 'wav', 'mp3', 'flac', 'ogg' or 'opus'"),
-        ({"text": "Hi", "voice": VOICE, "colour": "red"}, "invalid_input: input: unknown field 'colour' (see the job contract in the README)"),
-        ({"text": "Hi", "voice": VOICE, "tts": {"steps": 8}}, "invalid_input: tts: unknown field 'steps' (see the job contract in the README)"),
-        ({"text": "Hi", "voice": VOICE, "subtitles": {"formats": ["ass", "ass"]}}, "invalid_input: subtitles.formats: each format at most once"),
-        ({"text": "Hi", "voice": VOICE, "output": {"presign_expiry_s": 8 * 86400}}, "invalid_input: output.presign_expiry_s: Input should be less than or equal to 604800"),
+        (
+            {"text": "Hi", "voice": VOICE, "tts": {"speed": 9}},
+            "invalid_input: tts.speed: Input should be less than or equal to 3",
+        ),
+        (
+            {"text": "Hi", "voice": VOICE, "audio": {"format": "aiff"}},
+            "invalid_input: audio.format: Input should be 'wav', 'mp3', 'flac', 'ogg' or 'opus'",
+        ),
+        (
+            {"text": "Hi", "voice": VOICE, "colour": "red"},
+            "invalid_input: input: unknown field 'colour' (see the job contract in the README)",
+        ),
+        (
+            {"text": "Hi", "voice": VOICE, "tts": {"steps": 8}},
+            "invalid_input: tts: unknown field 'steps' (see the job contract in the README)",
+        ),
+        (
+            {"text": "Hi", "voice": VOICE, "subtitles": {"formats": ["ass", "ass"]}},
+            "invalid_input: subtitles.formats: each format at most once",
+        ),
+        (
+            {"text": "Hi", "voice": VOICE, "output": {"presign_expiry_s": 8 * 86400}},
+            "invalid_input: output.presign_expiry_s: Input should be less than or equal to 604800",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_the_field_and_the_fix(raw, expected):
@@ -61,4 +79,6 @@ def test_unsafe_output_prefixes_are_refused(prefix):
 
 
 def test_a_safe_prefix_is_kept_without_slashes_at_the_ends():
-    assert parse_job({"text": "Hi", "voice": VOICE, "output": {"prefix": "videos/2024/"}}).output.prefix == "videos/2024"
+    assert (
+        parse_job({"text": "Hi", "voice": VOICE, "output": {"prefix": "videos/2024/"}}).output.prefix == "videos/2024"
+    )

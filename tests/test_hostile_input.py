@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -50,8 +49,12 @@ def near_valid_inputs(clip: str) -> st.SearchStrategy[dict]:
         json_values,
     )
     options = {
-        "tts": st.one_of(st.just({"nfe_step": 4, "seed": 1}), json_values, st.fixed_dictionaries({"speed": json_values})),
-        "audio": st.one_of(st.sampled_from([{"format": "mp3"}, {"format": "opus", "sample_rate_hz": 44100}]), json_values),
+        "tts": st.one_of(
+            st.just({"nfe_step": 4, "seed": 1}), json_values, st.fixed_dictionaries({"speed": json_values})
+        ),
+        "audio": st.one_of(
+            st.sampled_from([{"format": "mp3"}, {"format": "opus", "sample_rate_hz": 44100}]), json_values
+        ),
         "subtitles": st.one_of(st.sampled_from([{"mode": "word"}, {"formats": ["srt"]}]), json_values),
         "output": st.one_of(st.fixed_dictionaries({"prefix": st.text(max_size=20)}), json_values),
         "language": st.one_of(st.just("en"), json_values),

@@ -55,8 +55,7 @@ class F5Synthesizer:
         config_path = Path(str(files("f5_tts").joinpath(f"configs/{model_dir.name}.yaml")))
         if not config_path.is_file():
             raise FileNotFoundError(f"F5-TTS has no packaged config named {model_dir.name}")
-        arch = OmegaConf.to_container(OmegaConf.load(config_path).model.arch)
-        assert isinstance(arch, dict)
+        arch = dict(OmegaConf.to_container(OmegaConf.load(config_path).model.arch))  # type: ignore[arg-type]
         if (model_dir / "arch.json").is_file():
             arch.update(json.loads((model_dir / "arch.json").read_text()))
 

@@ -33,9 +33,7 @@ class VoiceInput(_Strict):
         None, max_length=MAX_VOICE_BASE64_CHARS, description="The clip itself, base64 (wav, mp3, flac, ogg, m4a)."
     )
     url: str | None = Field(None, max_length=2048, description="An http(s) URL of the clip.")
-    text: str = Field(
-        ..., min_length=1, max_length=1000, description="The transcript of the clip, exactly as spoken."
-    )
+    text: str = Field(..., min_length=1, max_length=1000, description="The transcript of the clip, exactly as spoken.")
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> VoiceInput:

@@ -211,9 +211,7 @@ def _result(
             mean_score=round(sum(scores) / len(scores), 3) if scores else None,
             interpolated_words=sum(word.interpolated for word in words),
         ),
-        models=ModelNames(
-            tts=pipeline.synthesizer.name, aligner=pipeline.aligner.name, storage=pipeline.storage.name
-        ),
+        models=ModelNames(tts=pipeline.synthesizer.name, aligner=pipeline.aligner.name, storage=pipeline.storage.name),
         timings_s=timings_s,
         warnings=[],
     )

@@ -26,9 +26,10 @@ def load_voice(voice: VoiceInput, work_dir: Path, sample_rate_hz: int) -> Refere
     clip_path = work_dir / "voice-clip"
     if voice.base64 is not None:
         clip_path.write_bytes(_decode_base64(voice.base64))
-    else:
-        assert voice.url is not None  # the contract guarantees exactly one source
+    elif voice.url is not None:
         _download(voice.url, clip_path)
+    else:  # the contract guarantees exactly one source
+        raise InvalidInput("voice", "give exactly one of base64 or url")
     if clip_path.stat().st_size == 0:
         raise VoiceError("the voice clip is empty")
 

@@ -1,0 +1,27 @@
+# Slim image: Python, uv, ffmpeg and the project source with its lock. No ML packages: the bootstrap builds the
+# locked environment once on the network volume and every later worker reuses it.
+FROM python:3.11-slim-bookworm
+
+# ffmpeg decodes reference clips and encodes the output audio; ca-certificates for HTTPS to S3 and model hubs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+
+# uv builds the environment on the volume (about 5x faster than pip on the same lock).
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
+
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md handler.py ./
+COPY bootstrap/ bootstrap/
+COPY worker/ worker/
+COPY tts/ tts/
+COPY alignment/ alignment/
+COPY subtitles/ subtitles/
+COPY storage/ storage/
+
+# Never write .pyc files next to the source or on the shared volume at run time; the bootstrap compiles the
+# environment's bytecode once, when it builds it.
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+
+ENTRYPOINT ["python", "-m", "bootstrap"]
