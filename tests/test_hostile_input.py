@@ -106,7 +106,15 @@ def test_any_json_ends_in_a_result_or_an_error_naming_the_field(harness, data):
 
 @pytest.mark.parametrize(
     "text",
-    ["{\\k100}injected{\\kf5}", "emoji 🎉🎉 and CJK 你好", "!!! ??? ...", "tab\tand\nnewline", "a" * 500, "\u202eRTL"],
+    [
+        "{\\k100}injected{\\kf5}",
+        "emoji 🎉🎉 and CJK 你好",
+        "中文，没有空格。还有一句！",
+        "!!! ??? ...",
+        "tab\tand\nnewline",
+        "a" * 500,
+        "\u202eRTL",
+    ],
 )
 def test_hostile_texts_are_spoken_or_refused_cleanly(harness, text):
     handle, scratch, clip = harness

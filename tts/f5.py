@@ -1,8 +1,8 @@
 """F5-TTS through the library's own loaders, from local files on the volume.
 
-Text is split with F5's own chunker within its duration budget; each chunk is one model call, and this module
-joins the chunks itself (rather than letting F5 cross-fade them) so it knows each chunk's exact sample span in
-the final audio, which the aligner needs.
+Text is split into whole-word chunks within F5's duration budget (tts.chunking); each chunk is one model call,
+and this module joins the chunks itself (rather than letting F5 cross-fade them) so it knows each chunk's exact
+sample span in the final audio, which the aligner needs.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tts import ChunkSpan, ReferenceVoice, Speech, SynthesisOptions
+from tts.chunking import chunk_text
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,12 @@ class F5Synthesizer:
 
     def synthesize(self, text: str, voice: ReferenceVoice, options: SynthesisOptions) -> Speech:
         import torch
-        from f5_tts.infer.utils_infer import chunk_text, infer_batch_process
+        from f5_tts.infer.utils_infer import infer_batch_process
 
         if voice.sample_rate_hz != SAMPLE_RATE_HZ:
             raise ValueError(f"reference voice must be decoded at {SAMPLE_RATE_HZ} Hz")
         reference = torch.from_numpy(voice.samples).unsqueeze(0)
-        chunks = chunk_text(text, max_chars=self._chunk_budget_bytes(voice, options.speed))
+        chunks = chunk_text(text, self._chunk_budget_bytes(voice, options.speed))
 
         pieces: list[np.ndarray] = []
         with self._lock:
