@@ -10,9 +10,11 @@ Every failure a caller can cause comes back as `{"error": "<code>: <message>"}`;
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +58,20 @@ def progress_reporter(job: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return report
 
 
+def keep_env_user_file_fresh(path: str, interval_s: float = 60.0) -> None:
+    """Tell the bootstrap's housekeeping that this worker still uses its environment (see bootstrap/housekeeping)."""
+    import threading
+    from pathlib import Path
+
+    def touch() -> None:
+        while True:
+            with contextlib.suppress(OSError):
+                Path(path).touch()
+            time.sleep(interval_s)
+
+    threading.Thread(target=touch, name="env-user-heartbeat", daemon=True).start()
+
+
 def main() -> int:
     # Weights come from the volume; a hub lookup would only stall for minutes before failing.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -65,6 +81,8 @@ def main() -> int:
     from worker.logs import configure_logging
     from worker.settings import Settings
 
+    if os.environ.get("WORKER_ENV_USER_FILE"):
+        keep_env_user_file_fresh(os.environ["WORKER_ENV_USER_FILE"])
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level)

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from bootstrap.__main__ import MARKER, environment_key, is_published
+from bootstrap.environment import MARKER, environment_key, is_published
 from tests.conftest import ROOT
 
 

@@ -1,0 +1,58 @@
+"""Optional add-ons installed beside the environment, keyed and published like it; failures only warn.
+
+flash-attn has no usable wheel on PyPI (source only, hours of CUDA compiling), so a prebuilt wheel's URL or path
+is a setting (WORKER_FLASH_ATTN_WHEEL). Without it, or if it fails, F5-TTS uses torch's SDPA attention.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from bootstrap.config import BootstrapConfig
+from bootstrap.environment import MARKER
+
+log = logging.getLogger("bootstrap")
+
+
+def ensure_flash_attn(config: BootstrapConfig, env_dir: Path) -> Path | None:
+    """A folder to put on PYTHONPATH holding flash-attn, or None (with a warning if it was asked for)."""
+    wheel = config.flash_attn_wheel
+    if not wheel:
+        return None
+    key = hashlib.sha256(f"{wheel}\n{env_dir.name}".encode()).hexdigest()[:16]
+    target = config.addons_dir / f"flash-attn-{key}"
+    if (target / MARKER).is_file():
+        return target
+    staging = config.addons_dir / f".tmp-flash-attn-{key}-{uuid.uuid4().hex[:8]}"
+    try:
+        config.addons_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            "uv", "pip", "install", "--no-deps", "--python", str(env_dir / "bin" / "python"),
+            "--target", str(staging), wheel,
+        ]  # fmt: skip
+        environment = {**os.environ, "UV_CACHE_DIR": str(config.uv_cache_dir), "UV_LINK_MODE": "copy"}
+        completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)  # noqa: S603
+        if completed.returncode != 0:
+            last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+            log.warning("flash-attn add-on not installed (%s); F5-TTS will use torch SDPA attention", last)
+            return None
+        (staging / MARKER).write_text(json.dumps({"wheel": wheel}))
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / MARKER).is_file():
+                raise
+        return target
+    except OSError as error:
+        log.warning("flash-attn add-on not installed (%s); F5-TTS will use torch SDPA attention", error)
+        return None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,147 @@
+"""The keyed Python environment on the volume: find it, or build it privately and publish it atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from bootstrap.config import BootstrapConfig
+from bootstrap.lease import Lease
+
+BOOTSTRAP_SCHEMA = 1
+MARKER = ".bootstrap-complete"
+BUILD_STAGES = ("resolve", "install", "smoke", "marker", "rename")
+WAIT_POLL_S = 1.0
+# Fault injection for the crash tests: stop (and wait to be killed) at the start of the named stage.
+PAUSE_VARIABLE = "WORKER_BOOTSTRAP_TEST_PAUSE_AT"
+
+log = logging.getLogger("bootstrap")
+
+
+class BootstrapError(Exception):
+    """A phase failed; the message says what happened and what to do."""
+
+
+def environment_key(lock_bytes: bytes, python: str = sys.executable, version: str = sys.version) -> str:
+    """sha256 over the lock, the interpreter's version and real path, the machine and the schema."""
+    digest = hashlib.sha256()
+    for part in (lock_bytes, version.encode(), os.path.realpath(python).encode(), platform.machine().encode()):
+        digest.update(hashlib.sha256(part).digest())
+    digest.update(str(BOOTSTRAP_SCHEMA).encode())
+    return digest.hexdigest()[:16]
+
+
+def is_published(env_dir: Path, key: str) -> bool:
+    try:
+        marker = json.loads((env_dir / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("key") == key and (env_dir / "bin" / "python").exists()
+
+
+def ensure_environment(config: BootstrapConfig) -> Path:
+    """The published environment for this lock and interpreter, built first if needed."""
+    key = environment_key((config.project_dir / "uv.lock").read_bytes())
+    target = config.envs_dir / key
+    if is_published(target, key):
+        return target
+    config.envs_dir.mkdir(parents=True, exist_ok=True)
+    lease = Lease(config.envs_dir / f"{key}.lease", config.lease_heartbeat_s, config.lease_stale_s)
+    deadline = time.monotonic() + config.build_timeout_s
+    announced = False
+    while not is_published(target, key):
+        if not config.lease_enabled or lease.try_acquire():
+            try:
+                if is_published(target, key):  # published while we were taking the lease
+                    return target
+                log.info("building environment %s (once per lock; minutes)", key)
+                return _build(config, key, target)
+            finally:
+                if config.lease_enabled:
+                    lease.release()
+        if not announced:
+            log.info("another worker is building environment %s; waiting for it", key)
+            announced = True
+        if time.monotonic() > deadline:
+            raise BootstrapError(
+                f"environment {key} was not published within {config.build_timeout_s:.0f} s; "
+                f"remove {lease.path} if no worker is building, or raise WORKER_BUILD_TIMEOUT_S"
+            )
+        time.sleep(WAIT_POLL_S)
+    return target
+
+
+def _build(config: BootstrapConfig, key: str, target: Path) -> Path:
+    staging = config.envs_dir / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "UV_CACHE_DIR": str(config.uv_cache_dir),
+        "UV_PROJECT_ENVIRONMENT": str(staging),
+        "UV_LINK_MODE": "copy",  # the cache and the environment may sit on different file systems
+        "UV_PYTHON_DOWNLOADS": "never",
+        "VIRTUAL_ENV": "",
+    }
+    try:
+        _stage("resolve")
+        _run(["uv", "venv", "--relocatable", "--python", sys.executable, str(staging)], env, config, "create the venv")
+        _stage("install")
+        _run(["uv", "sync", "--locked", "--no-dev", "--compile-bytecode"], env, config, "install the locked packages")
+        _stage("smoke")
+        _run([str(staging / "bin" / "python"), "-c", config.smoke_imports], env, config, "import the new packages")
+        _stage("marker")
+        with (staging / MARKER).open("w") as handle:
+            json.dump({"key": key, "built_at": time.time(), "python": sys.version.split()[0]}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _stage("rename")
+        _publish(staging, target, key)
+        return target
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, target: Path, key: str) -> None:
+    if target.exists() and not is_published(target, key):
+        # A folder without a valid marker was never a published environment: move it out of the way first.
+        trash = target.with_name(f".trash-{target.name}-{uuid.uuid4().hex[:8]}")
+        with contextlib.suppress(OSError):
+            target.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+    try:
+        staging.rename(target)  # atomic: a reader sees nothing or a complete environment
+    except OSError:
+        if not is_published(target, key):
+            raise
+        log.info("another worker published environment %s first; using theirs", key)
+
+
+def _stage(name: str) -> None:
+    if os.environ.get(PAUSE_VARIABLE) == name:
+        print(f"bootstrap paused at {name}", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(60)
+
+
+def _run(command: list[str], env: Mapping[str, str], config: BootstrapConfig, what: str) -> None:
+    completed = subprocess.run(  # noqa: S603 (fixed argument lists, no shell)
+        command, env=dict(env), cwd=config.project_dir, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        output = (completed.stderr or completed.stdout).strip().splitlines()
+        tail = "\n".join(output[-12:])
+        hint = ""
+        if "No space left on device" in tail:
+            hint = f"\nThe volume is full: free space under {config.app_dir} or grow the volume."
+        raise BootstrapError(f"could not {what} (exit {completed.returncode}):\n{tail}{hint}")

@@ -1,0 +1,91 @@
+"""Model weights: fetched once into place with the same publish discipline, or one clear error offline."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from worker.settings import Settings
+from worker.startup import load_models, missing_models
+from worker.weights import ModelSource, WeightsMissing, ensure_weights
+
+pytestmark = pytest.mark.slow
+
+SOURCE = ModelSource.from_env({})
+
+
+def hub_from(tiny_volume: Path):  # type: ignore[no-untyped-def]
+    """A stand-in hub serving the tiny models' files under the real repositories' names."""
+    models = tiny_volume / "f5tts-worker" / "models"
+    files = {
+        (SOURCE.f5_repo, SOURCE.f5_checkpoint): models / "f5" / "F5TTS_v1_Base" / "model.safetensors",
+        (SOURCE.f5_repo, SOURCE.f5_vocab): models / "f5" / "F5TTS_v1_Base" / "vocab.txt",
+        (SOURCE.vocos_repo, "config.yaml"): models / "vocos" / "config.yaml",
+        (SOURCE.vocos_repo, "pytorch_model.bin"): models / "vocos" / "pytorch_model.bin",
+    }
+    for path in (models / "align" / "en").iterdir():
+        files[(SOURCE.align_repos["en"], path.name)] = path
+    requests: list[tuple[str, str]] = []
+
+    def download(repo: str, name: str, destination: Path) -> None:
+        requests.append((repo, name))
+        if (repo, name) not in files:
+            raise FileNotFoundError(f"{repo} has no {name}")
+        shutil.copyfile(files[(repo, name)], destination)
+
+    return download, requests
+
+
+def settings_for(volume: Path) -> Settings:
+    return Settings.from_env({"WORKER_VOLUME": str(volume), "WORKER_DEVICE": "cpu"})
+
+
+def with_punkt_only(tiny_volume: Path, volume: Path) -> Settings:
+    settings = settings_for(volume)
+    shutil.copytree(tiny_volume / "f5tts-worker" / "models" / "nltk_data", settings.layout.nltk_data_dir)
+    return settings
+
+
+def test_offline_with_models_missing_names_every_missing_file_and_the_fix(tmp_path):
+    with pytest.raises(WeightsMissing) as caught:
+        ensure_weights(settings_for(tmp_path), SOURCE, lambda *_: None, offline=True)
+    message = str(caught.value)
+    assert "model.safetensors" in message and "pytorch_model.bin" in message and "punkt_tab" in message
+    assert "HF_HUB_OFFLINE" in message
+
+
+def test_missing_models_are_fetched_into_place_and_load_with_the_real_loaders(tiny_volume, tmp_path, loaded_models):
+    settings = with_punkt_only(tiny_volume, tmp_path / "volume")
+    download, requests = hub_from(tiny_volume)
+    published = ensure_weights(settings, SOURCE, download, offline=False)
+    assert missing_models(settings) == []
+    assert len(published) == 3
+    assert (SOURCE.f5_repo, SOURCE.f5_checkpoint) in requests
+    assert not list(settings.layout.models_dir.rglob(".tmp-*"))
+    # arch.json is not part of a real release: give the tiny checkpoint its shape the way a fine-tune would.
+    shutil.copy(tiny_volume / "f5tts-worker/models/f5/F5TTS_v1_Base/arch.json", settings.layout.f5_dir("F5TTS_v1_Base"))
+    synthesizer, aligner = load_models(settings)
+    assert synthesizer.name == "F5-TTS/F5TTS_v1_Base" and aligner.languages == ("en",)
+
+    requests.clear()
+    assert ensure_weights(settings, SOURCE, download, offline=False) == []
+    assert requests == []
+
+
+def test_a_fetch_that_fails_half_way_publishes_nothing(tiny_volume, tmp_path):
+    settings = with_punkt_only(tiny_volume, tmp_path / "volume")
+    download, _ = hub_from(tiny_volume)
+    calls = []
+
+    def flaky(repo: str, name: str, destination: Path) -> None:
+        calls.append(name)
+        if len(calls) == 2:
+            raise ConnectionError("connection reset")
+        download(repo, name, destination)
+
+    with pytest.raises(ConnectionError):
+        ensure_weights(settings, SOURCE, flaky, offline=False)
+    assert not settings.layout.f5_dir("F5TTS_v1_Base").exists()
+    assert not list(settings.layout.models_dir.rglob(".tmp-*"))

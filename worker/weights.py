@@ -1,0 +1,181 @@
+"""Model weights on the volume: fetched once from the hub, published atomically, then used offline.
+
+    python -m worker.weights          (the bootstrap runs this inside the built environment)
+
+Each model is downloaded into a private temporary folder next to its place and renamed into place when
+complete, so a worker never loads a half-downloaded model and two workers fetching at once are both safe.
+With `HF_HUB_OFFLINE=1` (or no network) and a model missing, one error lists what is missing and how to put it
+there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from worker.settings import Settings
+from worker.startup import ALIGN_LANGUAGES, missing_models
+
+# (repository, file in the repository, destination path); raises FileNotFoundError if the repository lacks it.
+Download = Callable[[str, str, Path], None]
+
+ALIGN_FILES = (
+    "config.json",
+    "preprocessor_config.json",
+    "special_tokens_map.json",
+    "tokenizer_config.json",
+    "vocab.json",
+)
+ALIGN_WEIGHTS = ("model.safetensors", "pytorch_model.bin")  # the first one the repository has
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where each model comes from; every id and file name is a setting."""
+
+    f5_repo: str
+    f5_checkpoint: str
+    f5_vocab: str
+    vocos_repo: str
+    align_repos: Mapping[str, str]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ModelSource:
+        env = os.environ if env is None else env
+        return cls(
+            f5_repo=env.get("F5_REPO", "SWivid/F5-TTS"),
+            f5_checkpoint=env.get("F5_CHECKPOINT_FILE", "F5TTS_v1_Base/model_1250000.safetensors"),
+            f5_vocab=env.get("F5_VOCAB_FILE", "F5TTS_v1_Base/vocab.txt"),
+            vocos_repo=env.get("VOCOS_REPO", "charactr/vocos-mel-24khz"),
+            align_repos={
+                language: env.get(f"ALIGN_MODEL_{language.upper()}", "facebook/wav2vec2-base-960h")
+                for language in ALIGN_LANGUAGES
+            },
+        )
+
+
+class WeightsMissing(Exception):
+    pass
+
+
+def ensure_weights(settings: Settings, source: ModelSource, download: Download, offline: bool) -> list[Path]:
+    """Fetch every missing model folder; returns the folders published. Raises WeightsMissing when offline."""
+    layout = settings.layout
+    missing = missing_models(settings)
+    if not missing:
+        return []
+    if offline:
+        listed = "\n  ".join(str(path) for path in missing)
+        raise WeightsMissing(
+            f"model files are missing and HF_HUB_OFFLINE is set, so they cannot be fetched:\n  {listed}\n"
+            "Unset HF_HUB_OFFLINE on a machine that reaches huggingface.co, or copy the files into place "
+            "(README: volume layout)."
+        )
+    ckpt_name = "model" + Path(source.f5_checkpoint).suffix
+    plan: list[tuple[Path, list[tuple[str, str, str]]]] = [
+        (
+            layout.f5_dir(settings.f5_model),
+            [(source.f5_repo, source.f5_checkpoint, ckpt_name), (source.f5_repo, source.f5_vocab, "vocab.txt")],
+        ),
+        (
+            layout.vocos_dir,
+            [
+                (source.vocos_repo, "config.yaml", "config.yaml"),
+                (source.vocos_repo, "pytorch_model.bin", "pytorch_model.bin"),
+            ],
+        ),
+    ]
+    for language, repo in source.align_repos.items():
+        plan.append((layout.align_dir(language), [(repo, name, name) for name in ALIGN_FILES] + [(repo, "", "")]))
+    published = []
+    for folder, files in plan:
+        if any(path.is_relative_to(folder) for path in missing):
+            _publish_folder(folder, lambda staging, files=files: _fetch_all(files, staging, download))
+            published.append(folder)
+    if any(path.is_relative_to(layout.nltk_data_dir) for path in missing):
+        _publish_folder(layout.nltk_data_dir, _fetch_punkt)
+        published.append(layout.nltk_data_dir)
+    return published
+
+
+def _fetch_all(files: list[tuple[str, str, str]], staging: Path, download: Download) -> None:
+    for repo, name_in_repo, name_on_volume in files:
+        if name_in_repo:
+            download(repo, name_in_repo, staging / name_on_volume)
+        else:  # alignment weights: whichever format the repository has
+            _fetch_first(repo, ALIGN_WEIGHTS, staging, download)
+
+
+def _fetch_first(repo: str, names: tuple[str, ...], staging: Path, download: Download) -> None:
+    for name in names:
+        try:
+            download(repo, name, staging / name)
+            return
+        except FileNotFoundError:
+            continue
+    raise FileNotFoundError(f"{repo} has none of {', '.join(names)}")
+
+
+def _fetch_punkt(staging: Path) -> None:
+    import nltk
+
+    if not nltk.download("punkt_tab", download_dir=str(staging), quiet=True, raise_on_error=True):
+        raise OSError("nltk could not download punkt_tab")
+
+
+def _publish_folder(folder: Path, fill: Callable[[Path], None]) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.with_name(f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()
+    try:
+        fill(staging)
+        if folder.exists():  # an incomplete folder (no published model in it): replace it
+            trash = folder.with_name(f".trash-{folder.name}-{uuid.uuid4().hex[:8]}")
+            folder.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not folder.exists():
+                raise  # someone else published it first otherwise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def hub_download(repo: str, name_in_repo: str, destination: Path) -> None:
+    """Download one file from the Hugging Face hub to `destination`."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        cached = hf_hub_download(repo_id=repo, filename=name_in_repo, cache_dir=str(destination.parent / ".hf-cache"))
+    except EntryNotFoundError:
+        raise FileNotFoundError(f"{repo} has no {name_in_repo}") from None
+    shutil.copyfile(cached, destination)
+    shutil.rmtree(destination.parent / ".hf-cache", ignore_errors=True)
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    try:
+        published = ensure_weights(settings, ModelSource.from_env(), hub_download, offline)
+    except WeightsMissing as error:
+        print(f"weights: {error}", file=sys.stderr)
+        return 4
+    except Exception as error:  # network, hub or disk: say which, and what was being fetched
+        print(f"weights: fetching failed ({type(error).__name__}: {error})", file=sys.stderr)
+        return 4
+    for folder in published:
+        print(f"weights: published {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
