@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
-import subprocess
-import uuid
 from pathlib import Path
 
+from bootstrap import log
 from bootstrap.config import BootstrapConfig
 from bootstrap.environment import MARKER
-
-log = logging.getLogger("bootstrap")
 
 
 def ensure_flash_attn(config: BootstrapConfig, env_dir: Path) -> Path | None:
@@ -30,7 +26,9 @@ def ensure_flash_attn(config: BootstrapConfig, env_dir: Path) -> Path | None:
     target = config.addons_dir / f"flash-attn-{key}"
     if (target / MARKER).is_file():
         return target
-    staging = config.addons_dir / f".tmp-flash-attn-{key}-{uuid.uuid4().hex[:8]}"
+    import subprocess
+
+    staging = config.addons_dir / f".tmp-flash-attn-{key}-{os.urandom(4).hex()}"
     try:
         config.addons_dir.mkdir(parents=True, exist_ok=True)
         command = [
@@ -41,7 +39,7 @@ def ensure_flash_attn(config: BootstrapConfig, env_dir: Path) -> Path | None:
         completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)  # noqa: S603
         if completed.returncode != 0:
             last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-            log.warning("flash-attn add-on not installed (%s); F5-TTS will use torch SDPA attention", last)
+            log.warning(f"flash-attn add-on not installed ({last}); F5-TTS will use torch SDPA attention")
             return None
         (staging / MARKER).write_text(json.dumps({"wheel": wheel}))
         try:
@@ -51,7 +49,7 @@ def ensure_flash_attn(config: BootstrapConfig, env_dir: Path) -> Path | None:
                 raise
         return target
     except OSError as error:
-        log.warning("flash-attn add-on not installed (%s); F5-TTS will use torch SDPA attention", error)
+        log.warning(f"flash-attn add-on not installed ({error}); F5-TTS will use torch SDPA attention")
         return None
     finally:
         if staging.exists():

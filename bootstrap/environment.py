@@ -5,19 +5,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from bootstrap import log
 from bootstrap.config import BootstrapConfig
-from bootstrap.lease import Lease
 
 BOOTSTRAP_SCHEMA = 1
 MARKER = ".bootstrap-complete"
@@ -25,8 +21,6 @@ BUILD_STAGES = ("resolve", "install", "smoke", "marker", "rename")
 WAIT_POLL_S = 1.0
 # Fault injection for the crash tests: stop (and wait to be killed) at the start of the named stage.
 PAUSE_VARIABLE = "WORKER_BOOTSTRAP_TEST_PAUSE_AT"
-
-log = logging.getLogger("bootstrap")
 
 
 class BootstrapError(Exception):
@@ -36,7 +30,7 @@ class BootstrapError(Exception):
 def environment_key(lock_bytes: bytes, python: str = sys.executable, version: str = sys.version) -> str:
     """sha256 over the lock, the interpreter's version and real path, the machine and the schema."""
     digest = hashlib.sha256()
-    for part in (lock_bytes, version.encode(), os.path.realpath(python).encode(), platform.machine().encode()):
+    for part in (lock_bytes, version.encode(), os.path.realpath(python).encode(), os.uname().machine.encode()):
         digest.update(hashlib.sha256(part).digest())
     digest.update(str(BOOTSTRAP_SCHEMA).encode())
     return digest.hexdigest()[:16]
@@ -56,6 +50,8 @@ def ensure_environment(config: BootstrapConfig) -> Path:
     target = config.envs_dir / key
     if is_published(target, key):
         return target
+    from bootstrap.lease import Lease  # the slow path's imports stay off the fast path
+
     config.envs_dir.mkdir(parents=True, exist_ok=True)
     lease = Lease(config.envs_dir / f"{key}.lease", config.lease_heartbeat_s, config.lease_stale_s)
     deadline = time.monotonic() + config.build_timeout_s
@@ -65,13 +61,13 @@ def ensure_environment(config: BootstrapConfig) -> Path:
             try:
                 if is_published(target, key):  # published while we were taking the lease
                     return target
-                log.info("building environment %s (once per lock; minutes)", key)
+                log.info(f"building environment {key} (once per lock; minutes)")
                 return _build(config, key, target)
             finally:
                 if config.lease_enabled:
                     lease.release()
         if not announced:
-            log.info("another worker is building environment %s; waiting for it", key)
+            log.info(f"another worker is building environment {key}; waiting for it")
             announced = True
         if time.monotonic() > deadline:
             raise BootstrapError(
@@ -83,7 +79,7 @@ def ensure_environment(config: BootstrapConfig) -> Path:
 
 
 def _build(config: BootstrapConfig, key: str, target: Path) -> Path:
-    staging = config.envs_dir / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
+    staging = config.envs_dir / f".tmp-{key}-{os.urandom(4).hex()}"
     env = {
         **os.environ,
         "UV_CACHE_DIR": str(config.uv_cache_dir),
@@ -115,7 +111,7 @@ def _build(config: BootstrapConfig, key: str, target: Path) -> Path:
 def _publish(staging: Path, target: Path, key: str) -> None:
     if target.exists() and not is_published(target, key):
         # A folder without a valid marker was never a published environment: move it out of the way first.
-        trash = target.with_name(f".trash-{target.name}-{uuid.uuid4().hex[:8]}")
+        trash = target.with_name(f".trash-{target.name}-{os.urandom(4).hex()}")
         with contextlib.suppress(OSError):
             target.rename(trash)
             shutil.rmtree(trash, ignore_errors=True)
@@ -124,7 +120,7 @@ def _publish(staging: Path, target: Path, key: str) -> None:
     except OSError:
         if not is_published(target, key):
             raise
-        log.info("another worker published environment %s first; using theirs", key)
+        log.info(f"another worker published environment {key} first; using theirs")
 
 
 def _stage(name: str) -> None:
@@ -135,6 +131,8 @@ def _stage(name: str) -> None:
 
 
 def _run(command: list[str], env: Mapping[str, str], config: BootstrapConfig, what: str) -> None:
+    import subprocess
+
     completed = subprocess.run(  # noqa: S603 (fixed argument lists, no shell)
         command, env=dict(env), cwd=config.project_dir, capture_output=True, text=True, check=False
     )

@@ -7,20 +7,16 @@ user file is never pruned.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
-import socket
 import time
-import uuid
 from pathlib import Path
 
+from bootstrap import log
 from bootstrap.environment import MARKER
 
 USERS_DIR = ".users"
 USER_STALE_S = 15 * 60  # the handler refreshes its user file every minute
-
-log = logging.getLogger("bootstrap")
 
 
 def clean_temporaries(envs_dir: Path, max_age_s: float, now: float | None = None) -> list[Path]:
@@ -35,7 +31,7 @@ def clean_temporaries(envs_dir: Path, max_age_s: float, now: float | None = None
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     if removed:
-        log.info("removed %d abandoned build folder(s)", len(removed))
+        log.info(f"removed {len(removed)} abandoned build folder(s)")
     return removed
 
 
@@ -43,7 +39,7 @@ def register_user(env_dir: Path) -> Path:
     """Mark this worker as a user of `env_dir`; the handler keeps the file fresh while it runs."""
     users = env_dir / USERS_DIR
     users.mkdir(exist_ok=True)
-    path = users / f"{socket.gethostname()}-{os.getpid()}"
+    path = users / f"{os.uname().nodename}-{os.getpid()}"
     path.touch()
     return path
 
@@ -63,13 +59,13 @@ def prune_environments(envs_dir: Path, current_key: str, now: float | None = Non
         if env_dir.name == current_key or env_dir.name.startswith(".") or not (env_dir / MARKER).exists():
             continue
         if in_use(env_dir, now):
-            log.info("keeping environment %s: a worker is using it", env_dir.name)
+            log.info(f"keeping environment {env_dir.name}: a worker is using it")
             continue
-        trash = envs_dir / f".trash-{env_dir.name}-{uuid.uuid4().hex[:8]}"
+        trash = envs_dir / f".trash-{env_dir.name}-{os.urandom(4).hex()}"
         with contextlib.suppress(OSError):
             env_dir.rename(trash)  # out of sight atomically, then deleted
             shutil.rmtree(trash, ignore_errors=True)
             pruned.append(env_dir)
     if pruned:
-        log.info("pruned %d old environment(s)", len(pruned))
+        log.info(f"pruned {len(pruned)} old environment(s)")
     return pruned

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ class Lease:
         self.path = path
         self.heartbeat_s = heartbeat_s
         self.stale_s = stale_s
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = f"{os.uname().nodename}:{os.getpid()}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

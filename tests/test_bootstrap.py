@@ -235,3 +235,22 @@ def test_housekeeping_removes_old_build_folders_and_prunes_only_unused_environme
     (busy / ".users" / "host-1").touch()
     assert prune_environments(envs, "current") == [unused]
     assert current.exists() and busy.exists() and not unused.exists()
+
+
+def test_the_weights_step_is_skipped_while_its_marker_exists_and_a_failure_stops_the_start(project, tmp_path):
+    from bootstrap.weights_marker import weights_marker
+
+    volume = tmp_path / "volume"
+    env = bootstrap_env(project, volume, WORKER_FETCH_WEIGHTS="1")
+    # The fixture project's environment has no worker package, so the fetcher fails: the start must stop.
+    failed = run(env)
+    assert failed.returncode == 4
+    assert "bootstrap failed: the model weights are not on the volume" in failed.stderr
+    assert "HANDLER" not in failed.stdout
+
+    marker = weights_marker(volume / "f5tts-worker" / "models", env)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    started = run(env)
+    assert "weights:" not in started.stderr
+    assert handler_report(started)["marker"]

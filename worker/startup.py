@@ -58,6 +58,9 @@ def missing_models(settings: Settings) -> list[Path]:
 def load_models(settings: Settings) -> tuple[F5Synthesizer, WhisperXAligner]:
     missing = missing_models(settings)
     if missing:
+        # Files went missing after the weights were fetched: let the next bootstrap fetch them again.
+        for marker in settings.layout.models_dir.glob(".weights-complete-*"):
+            marker.unlink(missing_ok=True)
         listed = "\n  ".join(str(path) for path in missing)
         raise ModelError(f"model files are missing from the volume:\n  {listed}\nTo put them there: {HOW_TO_FILL}")
     layout = settings.layout

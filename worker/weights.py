@@ -162,6 +162,8 @@ def hub_download(repo: str, name_in_repo: str, destination: Path) -> None:
 
 
 def main() -> int:
+    from bootstrap.weights_marker import weights_marker
+
     settings = Settings.from_env()
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     try:
@@ -174,6 +176,8 @@ def main() -> int:
         return 4
     for folder in published:
         print(f"weights: published {folder}")
+    # The bootstrap skips this whole step while the marker for these model settings exists.
+    weights_marker(settings.layout.models_dir, os.environ).touch()
     return 0
 
 

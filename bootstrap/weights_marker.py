@@ -1,0 +1,19 @@
+"""The marker that says the volume holds the weights for the current model settings.
+
+Shared by the bootstrap (which checks it, standard library only, to skip starting the fetcher) and
+`worker.weights` (which writes it after every model is in place).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+
+# Every setting that changes which weights the worker needs.
+WEIGHT_SETTINGS = ("F5_MODEL", "F5_REPO", "F5_CHECKPOINT_FILE", "F5_VOCAB_FILE", "VOCOS_REPO", "ALIGN_MODEL_EN")
+
+
+def weights_marker(models_dir: Path, env: Mapping[str, str]) -> Path:
+    described = "\n".join(f"{name}={env.get(name, '')}" for name in WEIGHT_SETTINGS)
+    return models_dir / f".weights-complete-{hashlib.sha256(described.encode()).hexdigest()[:16]}"
