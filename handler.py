@@ -78,13 +78,15 @@ def main() -> int:
     # RunPod's SDK logs every job's input at DEBUG; job payloads (voice clips, texts) stay out of the logs.
     os.environ.setdefault("RUNPOD_LOG_LEVEL", "INFO")
     from worker.errors import WorkerError
-    from worker.logs import configure_logging
+    from worker.logs import configure_logging, install_redaction
     from worker.settings import Settings
 
     if os.environ.get("WORKER_ENV_USER_FILE"):
         keep_env_user_file_fresh(os.environ["WORKER_ENV_USER_FILE"])
     try:
         settings = Settings.from_env()
+        secrets = [os.environ.get(name, "") for name in ("RUNPOD_AI_API_KEY", "AWS_SESSION_TOKEN")]
+        install_redaction([*secrets, *(settings.s3.secrets if settings.s3 else ())])
         configure_logging(settings.log_level)
         from worker.pipeline import Pipeline
 

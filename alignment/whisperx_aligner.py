@@ -29,6 +29,8 @@ class WhisperXAligner:
         import nltk
         import whisperx
 
+        # WhisperX's own warnings quote the segment text, which is the caller's: keep job text out of the log.
+        logging.getLogger("whisperx").setLevel(logging.ERROR)
         if str(nltk_data_dir) not in nltk.data.path:
             nltk.data.path.insert(0, str(nltk_data_dir))
         models = {}

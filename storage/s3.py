@@ -1,55 +1,65 @@
-"""Results uploaded to any S3-compatible bucket (AWS S3, Cloudflare R2, Backblaze B2, MinIO, SeaweedFS)."""
+"""Results uploaded to any S3-compatible bucket (AWS S3, Cloudflare R2, Backblaze B2, MinIO, SeaweedFS).
+
+The client is built once. Large files go up in parts (boto3's transfer manager aborts the multipart upload
+when a part fails, so no partial object appears); every object carries its sha256 in its metadata. URLs are
+presigned (at most S3's 7 days) or, with a public base URL (R2's public domain, a CDN), plain links.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from storage import StoredObject
 from storage.hashing import sha256_file
 from worker.errors import StorageError
+from worker.settings import S3Settings
 
 PRESIGN_MAX_S = 7 * 24 * 3600
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 3  # standard retry mode: the first try plus two retries, with backoff
+MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024
+MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 class S3Storage:
-    def __init__(self, client: object, bucket: str) -> None:
+    def __init__(self, client: object, bucket: str, public_base_url: str | None = None) -> None:
+        from boto3.s3.transfer import TransferConfig
+
         self._client = client
+        self._transfer = TransferConfig(
+            multipart_threshold=MULTIPART_THRESHOLD_BYTES, multipart_chunksize=MULTIPART_CHUNK_BYTES
+        )
         self.bucket = bucket
+        self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.name = "s3"
 
     @classmethod
-    def connect(
-        cls,
-        bucket: str,
-        endpoint_url: str | None,
-        region: str | None,
-        access_key_id: str | None,
-        secret_access_key: str | None,
-    ) -> S3Storage:
+    def connect(cls, settings: S3Settings) -> S3Storage:
         import boto3
         from botocore.config import Config
 
+        custom_endpoint = settings.endpoint_url is not None
         config = Config(
             connect_timeout=CONNECT_TIMEOUT_S,
             read_timeout=READ_TIMEOUT_S,
             retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
             signature_version="s3v4",
+            s3={"addressing_style": settings.addressing_style},
             # boto3 >= 1.36 adds checksum trailers many S3-compatible servers reject; ask only when required.
-            request_checksum_calculation="when_required" if endpoint_url else "when_supported",
-            response_checksum_validation="when_required" if endpoint_url else "when_supported",
+            request_checksum_calculation="when_required" if custom_endpoint else "when_supported",
+            response_checksum_validation="when_required" if custom_endpoint else "when_supported",
         )
         client = boto3.client(
             "s3",
-            endpoint_url=endpoint_url,
-            region_name=region or "us-east-1",
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
+            endpoint_url=settings.endpoint_url,
+            region_name=settings.region or "us-east-1",
+            aws_access_key_id=settings.access_key_id,
+            aws_secret_access_key=settings.secret_access_key,
             config=config,
         )
-        return cls(client, bucket)
+        return cls(client, settings.bucket, settings.public_base_url)
 
     def put_file(self, path: Path, key: str, content_type: str, url_expiry_s: int) -> StoredObject:
         from boto3.exceptions import S3UploadFailedError
@@ -62,23 +72,29 @@ class S3Storage:
                 self.bucket,
                 key,
                 ExtraArgs={"ContentType": content_type, "Metadata": {"sha256": digest}},
+                Config=self._transfer,
             )
         except (S3UploadFailedError, ClientError, BotoCoreError) as error:
             raise StorageError(f"upload of {key} to bucket {self.bucket} failed: {_describe(error)}") from None
-        url = self._client.generate_presigned_url(  # type: ignore[attr-defined]
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": key},
-            ExpiresIn=min(url_expiry_s, PRESIGN_MAX_S),
+        return StoredObject(key=key, url=self.url_for(key, url_expiry_s), bytes=path.stat().st_size, sha256=digest)
+
+    def url_for(self, key: str, expiry_s: int) -> str:
+        if self.public_base_url:
+            return f"{self.public_base_url}/{quote(key)}"
+        return self._client.generate_presigned_url(  # type: ignore[attr-defined,no-any-return]
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=min(expiry_s, PRESIGN_MAX_S)
         )
-        return StoredObject(key=key, url=url, bytes=path.stat().st_size, sha256=digest)
 
 
 def _describe(error: Exception) -> str:
-    """The S3 error code and message, without request ids or signatures."""
+    """The S3 error code and message, or the network failure's kind; never request ids or signatures."""
     from botocore.exceptions import ClientError
 
-    cause = error.__context__ if not isinstance(error, ClientError) else error
-    if isinstance(cause, ClientError):
-        details = cause.response.get("Error", {})
-        return f"{details.get('Code', 'error')}: {details.get('Message', '')}".strip()
-    return type(error).__name__ + (f" ({error})" if "Endpoint" in type(error).__name__ else "")
+    for candidate in (error, error.__context__, error.__cause__):
+        if isinstance(candidate, ClientError):
+            details = candidate.response.get("Error", {})
+            return f"{details.get('Code', 'error')}: {details.get('Message', '')}".strip()
+    cause = error.__context__ or error
+    if "Endpoint" in type(cause).__name__ or "Connect" in type(cause).__name__:
+        return f"the endpoint could not be reached ({type(cause).__name__}) after {MAX_ATTEMPTS} attempts"
+    return type(cause).__name__

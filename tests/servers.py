@@ -71,6 +71,9 @@ class SeaweedS3:
     endpoint_url: str
     process: subprocess.Popen[bytes]
     data_dir: Path
+    ports: dict[str, int]
+    https_url: str | None = None
+    ca_bundle: Path | None = None
 
     def client(self, **overrides: object):  # type: ignore[no-untyped-def]
         import boto3
@@ -90,8 +93,41 @@ class SeaweedS3:
         stop(self.process)
 
 
-def start_seaweedfs(data_dir: Path) -> SeaweedS3:
-    """`weed mini` on loopback with one admin identity; buckets are never created implicitly."""
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl); returns (certificate, key)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],  # fmt: skip
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def start_seaweedfs(data_dir: Path, tls: bool = False, ports: dict[str, int] | None = None) -> SeaweedS3:
+    """`weed mini` on loopback with one admin identity; buckets are never created implicitly.
+
+    With `tls`, S3 is served over HTTPS too, with a self-signed certificate (`ca_bundle`). Passing the `ports`
+    of a stopped server restarts it on the same ports and data.
+    """
     weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
     data_dir.mkdir(parents=True, exist_ok=True)
     config = {
@@ -104,20 +140,36 @@ def start_seaweedfs(data_dir: Path) -> SeaweedS3:
         ]
     }
     (data_dir / "s3.json").write_text(json.dumps(config))
-    ports = {name: free_port_pair() for name in ("master", "volume", "filer", "s3", "admin", "webdav")}
+    names = ("master", "volume", "filer", "s3", "admin", "webdav", "s3https")
+    ports = ports or {name: free_port_pair() for name in names}
     command = [
         weed, "-v=1", "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
         f"-s3.port={ports['s3']}", f"-admin.port={ports['admin']}", f"-webdav.port={ports['webdav']}",
         "-webdav=false", "-admin.ui=false", f"-s3.config={data_dir / 's3.json'}", "-s3.autoCreateBucket=false",
     ]  # fmt: skip
+    ca_bundle = None
+    if tls:
+        ca_bundle, key = data_dir / "cert.pem", data_dir / "key.pem"
+        if not ca_bundle.exists():
+            make_certificate(data_dir)
+        command += [f"-s3.port.https={ports['s3https']}", f"-s3.cert.file={ca_bundle}", f"-s3.key.file={key}"]
     with (data_dir / "weed.log").open("wb") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=data_dir)
-    server = SeaweedS3(endpoint_url=f"http://127.0.0.1:{ports['s3']}", process=process, data_dir=data_dir)
+    server = SeaweedS3(
+        endpoint_url=f"http://127.0.0.1:{ports['s3']}",
+        process=process,
+        data_dir=data_dir,
+        ports=ports,
+        https_url=f"https://127.0.0.1:{ports['s3https']}" if tls else None,
+        ca_bundle=ca_bundle,
+    )
     client = server.client()
 
     def ready() -> bool:
         client.list_buckets()
+        if server.https_url:
+            server.client(endpoint_url=server.https_url, verify=str(ca_bundle)).list_buckets()
         return True
 
     try:
@@ -155,3 +207,97 @@ def start_local_api(env: Mapping[str, str], log_path: Path) -> LocalApi:
         api.stop()
         raise
     return api
+
+
+class JobQueue:
+    """A stand-in for RunPod's job queue on 127.0.0.1, speaking the HTTP protocol the SDK uses in production.
+
+    It hands out one job, then records every update the SDK posts back (progress and the final result).
+    """
+
+    def __init__(self, job: dict) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.job: dict | None = job
+        self.posts: list[dict] = []
+        self.done = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _queue_handler(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def worker_env(self) -> dict[str, str]:
+        """The variables a RunPod endpoint gives its worker, pointing at this queue."""
+        return {
+            "RUNPOD_WEBHOOK_GET_JOB": f"{self.url}/job-take/$RUNPOD_POD_ID?gpu=test",
+            "RUNPOD_WEBHOOK_POST_OUTPUT": f"{self.url}/job-done/$RUNPOD_POD_ID/$ID?gpu=test",
+            "RUNPOD_WEBHOOK_PING": f"{self.url}/ping/$RUNPOD_POD_ID",
+            "RUNPOD_POD_ID": "test-pod",
+            "RUNPOD_AI_API_KEY": "test-runpod-api-key-0123456789",
+        }
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _queue_handler(queue: JobQueue):  # type: ignore[no-untyped-def]
+    from http.server import BaseHTTPRequestHandler
+    from urllib.parse import urlsplit
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            path = urlsplit(self.path).path
+            if path.startswith("/job-take/") and queue.job is not None:
+                body = json.dumps(queue.job).encode()
+                queue.job = None
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            if path.startswith("/job-stop/"):
+                time.sleep(0.5)  # the SDK long-polls this channel
+            self.send_response(204)
+            self.end_headers()
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", "0"))
+            update = json.loads(self.rfile.read(length))
+            queue.posts.append(update)
+            if update.get("status") != "IN_PROGRESS":
+                queue.done.set()
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+            pass
+
+    return Handler
+
+
+def run_worker_on_queue(job: dict, env: dict[str, str], log_path: Path, timeout_s: float = 240) -> JobQueue:
+    """Start `python handler.py` in production mode against a queue holding `job`; return once it answered."""
+    queue = JobQueue(job)
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, str(ROOT / "handler.py")],
+            cwd=log_path.parent,
+            env={**env, **queue.worker_env(), "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        if not queue.done.wait(timeout=timeout_s):
+            raise TimeoutError(f"no result from the worker; its log ends:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.5)  # progress updates are posted from their own threads
+    finally:
+        stop(worker)
+        queue.close()
+    return queue

@@ -1,61 +1,156 @@
-"""Storage against a real S3 server (SeaweedFS on 127.0.0.1) and the local output folder."""
+"""Storage against a real S3 server (SeaweedFS on 127.0.0.1, over HTTP and HTTPS) and the local output folder."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
 from storage.local import LocalStorage
-from storage.s3 import S3Storage
-from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY
+from storage.s3 import MULTIPART_THRESHOLD_BYTES, S3Storage
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, SeaweedS3, start_seaweedfs
 from worker.errors import StorageError
+from worker.settings import S3Settings
 
 pytestmark = pytest.mark.slow
 
 
-def connect(s3_server, bucket: str, secret: str = S3_SECRET_KEY) -> S3Storage:
-    return S3Storage.connect(bucket, s3_server.endpoint_url, None, S3_ACCESS_KEY, secret)
+def settings(endpoint: str, bucket: str, secret: str = S3_SECRET_KEY, **extra: str) -> S3Settings:
+    return S3Settings(
+        bucket=bucket,
+        endpoint_url=endpoint,
+        region=None,
+        access_key_id=S3_ACCESS_KEY,
+        secret_access_key=secret,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
-def test_an_upload_round_trips_byte_identical_and_its_presigned_url_works(s3_server, bucket, tmp_path):
-    payload = os.urandom(300_000)
-    source = tmp_path / "speech.wav"
-    source.write_bytes(payload)
-    stored = connect(s3_server, bucket).put_file(source, "a/b/speech.wav", "audio/wav", 600)
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory) -> Iterator[SeaweedS3]:  # type: ignore[no-untyped-def]
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs-tls"), tls=True)
+    yield server
+    server.stop()
+
+
+def random_file(path: Path, size: int) -> bytes:
+    payload = os.urandom(size)
+    path.write_bytes(payload)
+    return payload
+
+
+@pytest.mark.parametrize("transport", ["http", "https"])
+def test_an_upload_round_trips_byte_identical_and_its_presigned_url_works(
+    transport, s3_server, tls_server, tmp_path, monkeypatch
+):
+    server = s3_server if transport == "http" else tls_server
+    endpoint = server.endpoint_url if transport == "http" else server.https_url
+    verify: str | bool = True
+    if transport == "https":
+        # boto3 trusts the self-signed certificate through AWS_CA_BUNDLE, as a user's private CA would be.
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(server.ca_bundle))
+        verify = str(server.ca_bundle)
+    server.client().create_bucket(Bucket=f"round-trip-{transport}")
+    payload = random_file(tmp_path / "speech.wav", 300_000)
+    storage = S3Storage.connect(settings(endpoint, f"round-trip-{transport}"))  # type: ignore[arg-type]
+    stored = storage.put_file(tmp_path / "speech.wav", "a/b/speech.wav", "audio/wav", 600)
 
     assert stored.sha256 == hashlib.sha256(payload).hexdigest()
     assert stored.bytes == len(payload)
-    assert s3_server.client().get_object(Bucket=bucket, Key="a/b/speech.wav")["Body"].read() == payload
-    assert requests.get(stored.url, timeout=30).content == payload
+    obj = server.client().get_object(Bucket=f"round-trip-{transport}", Key="a/b/speech.wav")
+    assert obj["Body"].read() == payload
+    assert obj["Metadata"]["sha256"] == stored.sha256
+    assert obj["ContentType"] == "audio/wav"
+    assert stored.url.startswith(f"{transport}://")
+    assert requests.get(stored.url, timeout=30, verify=verify).content == payload
     tampered = stored.url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
-    assert requests.get(tampered, timeout=30).status_code == 403
+    assert requests.get(tampered, timeout=30, verify=verify).status_code == 403
+
+
+def test_a_20_mib_file_goes_up_in_parts_and_comes_back_whole(s3_server, bucket, tmp_path):
+    size = 20 * 1024 * 1024
+    assert size > MULTIPART_THRESHOLD_BYTES
+    payload = random_file(tmp_path / "big.bin", size)
+    stored = S3Storage.connect(settings(s3_server.endpoint_url, bucket)).put_file(
+        tmp_path / "big.bin", "big.bin", "application/octet-stream", 600
+    )
+    head = s3_server.client().head_object(Bucket=bucket, Key="big.bin")
+    assert head["ETag"].strip('"').endswith("-3")  # three 8 MiB parts: a multipart upload
+    assert hashlib.sha256(requests.get(stored.url, timeout=60).content).hexdigest() == hashlib.sha256(payload).hexdigest()
+
+
+def test_presigned_urls_never_outlive_s3s_seven_days(s3_server, bucket):
+    url = S3Storage.connect(settings(s3_server.endpoint_url, bucket)).url_for("k", 30 * 24 * 3600)
+    assert "X-Amz-Expires=604800" in url
+
+
+def test_a_public_base_url_gives_plain_links(s3_server, bucket):
+    storage = S3Storage.connect(settings(s3_server.endpoint_url, bucket, public_base_url="https://pub.example.com/"))
+    assert storage.url_for("jobs/a b/speech.wav", 600) == "https://pub.example.com/jobs/a%20b/speech.wav"
 
 
 def test_a_missing_bucket_is_a_clear_storage_error(s3_server, tmp_path):
-    source = tmp_path / "x.txt"
-    source.write_text("x")
+    random_file(tmp_path / "x.txt", 10)
     with pytest.raises(StorageError, match="bucket no-such-bucket failed: NoSuchBucket"):
-        connect(s3_server, "no-such-bucket").put_file(source, "x.txt", "text/plain", 600)
+        S3Storage.connect(settings(s3_server.endpoint_url, "no-such-bucket")).put_file(
+            tmp_path / "x.txt", "x.txt", "text/plain", 600
+        )
 
 
 def test_wrong_credentials_are_a_clear_storage_error_without_the_secret(s3_server, bucket, tmp_path):
-    source = tmp_path / "x.txt"
-    source.write_text("x")
+    random_file(tmp_path / "x.txt", 10)
     with pytest.raises(StorageError) as caught:
-        connect(s3_server, bucket, secret="wrong-secret-value").put_file(source, "x.txt", "text/plain", 600)
+        S3Storage.connect(settings(s3_server.endpoint_url, bucket, secret="wrong-secret-value")).put_file(
+            tmp_path / "x.txt", "x.txt", "text/plain", 600
+        )
     assert "SignatureDoesNotMatch" in str(caught.value) or "AccessDenied" in str(caught.value)
     assert "wrong-secret-value" not in str(caught.value)
 
 
+def test_a_server_that_dies_mid_upload_gives_a_bounded_clear_error_and_no_partial_object(tmp_path):
+    server = start_seaweedfs(tmp_path / "doomed")
+    server.client().create_bucket(Bucket="doomed")
+    random_file(tmp_path / "big.bin", 48 * 1024 * 1024)
+    storage = S3Storage.connect(settings(server.endpoint_url, "doomed"))
+    outcome: dict[str, object] = {}
+
+    def upload() -> None:
+        started = time.monotonic()
+        try:
+            storage.put_file(tmp_path / "big.bin", "big.bin", "application/octet-stream", 600)
+        except StorageError as error:
+            outcome["error"] = error
+        outcome["seconds"] = time.monotonic() - started
+
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    time.sleep(0.3)
+    server.stop()
+    uploader.join(timeout=120)
+    assert not uploader.is_alive()
+    assert isinstance(outcome.get("error"), StorageError), outcome
+    assert "big.bin" in str(outcome["error"]) and "doomed" in str(outcome["error"])
+    assert float(outcome["seconds"]) < 90  # type: ignore[arg-type]
+
+    restarted = start_seaweedfs(tmp_path / "doomed", ports=server.ports)
+    try:
+        listing = restarted.client().list_objects_v2(Bucket="doomed")
+        assert listing.get("KeyCount", 0) == 0
+    finally:
+        restarted.stop()
+
+
 def test_local_storage_writes_under_its_folder_and_refuses_keys_that_leave_it(tmp_path):
-    source = tmp_path / "in.txt"
-    source.write_text("hello")
+    random_file(tmp_path / "in.txt", 5)
     storage = LocalStorage(tmp_path / "out")
-    stored = storage.put_file(source, "job/in.txt", "text/plain", 600)
-    assert (tmp_path / "out" / "job" / "in.txt").read_text() == "hello"
+    stored = storage.put_file(tmp_path / "in.txt", "job/in.txt", "text/plain", 600)
+    assert (tmp_path / "out" / "job" / "in.txt").read_bytes() == (tmp_path / "in.txt").read_bytes()
     assert stored.url == (tmp_path / "out" / "job" / "in.txt").as_uri()
     with pytest.raises(ValueError, match="leaves the output folder"):
-        storage.put_file(source, "../escape.txt", "text/plain", 600)
+        storage.put_file(tmp_path / "in.txt", "../escape.txt", "text/plain", 600)

@@ -1,9 +1,82 @@
-"""Logging set-up: one line per record, to stderr, at the configured level."""
+"""Logging set-up, and the redaction every line passes through before it leaves the process.
+
+stdout and stderr themselves are wrapped, so prints from the libraries (RunPod's SDK logs with `print`) are
+redacted too: presigned URL signatures and credentials, the configured secrets, and long base64 runs (a voice
+clip pasted into a message) never reach the log.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
+import re
 import sys
+from collections.abc import Iterable
+
+REDACTED = "[redacted]"
+_URL_SECRETS = re.compile(
+    r"(?i)(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId|sig|token)=[^&\s'\"<>]+"
+)
+_SIGNING_DEBUG = re.compile(r"(?i)(signature|string to sign|canonical request|credential)(:\s*)[^\n]*(\n[0-9a-f]{64})?")
+_AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        self._secrets = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        text = _URL_SECRETS.sub(lambda match: f"{match.group(1)}={REDACTED}", text)
+        text = _SIGNING_DEBUG.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}", text)
+        text = _AUTH_HEADER.sub(lambda match: f"{match.group(1)}{REDACTED}", text)
+        return _BASE64_RUN.sub(lambda match: f"[{len(match.group(0))} base64 characters]", text)
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that redacts each write before passing it on."""
+
+    def __init__(self, target: io.TextIOBase | object, redact: Redactor) -> None:
+        self._target = target
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._target.write(self._redact(text))  # type: ignore[attr-defined]
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()  # type: ignore[attr-defined]
+
+    def fileno(self) -> int:
+        return self._target.fileno()  # type: ignore[attr-defined,no-any-return]
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def buffer(self) -> object:
+        """Binary writes (rare: progress bars) pass through unredacted; nothing of ours writes bytes."""
+        return self._target.buffer  # type: ignore[attr-defined]
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._target, "encoding", "utf-8")
+
+
+def install_redaction(secrets: Iterable[str]) -> Redactor:
+    """Wrap stdout and stderr; call before anything that logs."""
+    redactor = Redactor(secrets)
+    if not isinstance(sys.stdout, RedactingStream):
+        sys.stdout = RedactingStream(sys.stdout, redactor)  # type: ignore[assignment]
+        sys.stderr = RedactingStream(sys.stderr, redactor)  # type: ignore[assignment]
+    return redactor
+
+
+# Their DEBUG records spell out signed requests (signatures, canonical requests, headers): never below WARNING.
+QUIET_LIBRARIES = ("botocore", "boto3", "s3transfer", "urllib3", "requests", "aiohttp", "asyncio", "filelock")
 
 
 def configure_logging(level: str) -> None:
@@ -12,3 +85,5 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -33,6 +33,7 @@ from worker.contract import (
     WordResult,
 )
 from worker.errors import InternalError, ModelError
+from worker.fetch import AddressPolicy
 from worker.settings import Settings
 from worker.voice import load_voice
 
@@ -73,11 +74,13 @@ class Pipeline:
         aligner: Aligner,
         storage: Storage,
         work_dir: Path | None = None,
+        url_policy: AddressPolicy | None = None,
     ) -> None:
         self.synthesizer = synthesizer
         self.aligner = aligner
         self.storage = storage
         self.work_dir = work_dir
+        self.url_policy = url_policy or AddressPolicy()
 
     @classmethod
     def load(cls, settings: Settings) -> Pipeline:
@@ -85,7 +88,8 @@ class Pipeline:
         from worker.startup import load_models, open_storage
 
         synthesizer, aligner = load_models(settings)
-        return cls(synthesizer, aligner, open_storage(settings))
+        policy = AddressPolicy.from_setting(settings.url_allow_networks)
+        return cls(synthesizer, aligner, open_storage(settings), url_policy=policy)
 
     def run(self, job: SynthesisJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         clock = _StageClock(report)
@@ -93,7 +97,7 @@ class Pipeline:
         with tempfile.TemporaryDirectory(prefix="f5job-", dir=self.work_dir) as scratch:
             work = Path(scratch)
             with clock.stage("voice"):
-                voice = load_voice(job.voice, work, self.synthesizer.sample_rate_hz)
+                voice = load_voice(job.voice, work, self.synthesizer.sample_rate_hz, self.url_policy)
             spoken_text = " ".join(job.text.split())
             seed = job.tts.seed if job.tts.seed is not None else secrets.randbelow(2**31)
             with clock.stage("tts"):

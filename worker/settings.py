@@ -32,6 +32,13 @@ class S3Settings:
     region: str | None
     access_key_id: str | None
     secret_access_key: str | None = field(repr=False)
+    addressing_style: str = "auto"  # auto | path | virtual
+    public_base_url: str | None = None  # e.g. R2's public bucket domain: plain links instead of presigned ones
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a log line."""
+        return tuple(value for value in (self.secret_access_key, self.access_key_id) if value)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class Settings:
     output_dir: Path
     s3: S3Settings | None
     log_level: str
+    url_allow_networks: str  # CIDRs voice URLs may reach besides the public internet (worker.fetch)
 
     @property
     def layout(self) -> VolumeLayout:
@@ -62,6 +70,7 @@ class Settings:
             output_dir=Path(env.get("WORKER_OUTPUT_DIR") or layout.outputs_dir),
             s3=_s3_from_env(env),
             log_level=env.get("WORKER_LOG_LEVEL", "INFO").upper(),
+            url_allow_networks=_networks(env.get("WORKER_URL_ALLOW_NETWORKS", "")),
         )
 
 
@@ -79,10 +88,29 @@ def _s3_from_env(env: Mapping[str, str]) -> S3Settings | None:
         return None
     if (key_id is None) != (secret is None):
         raise SettingsError("set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (to use an IAM role)")
+    addressing = env.get("S3_ADDRESSING_STYLE", "auto").lower()
+    if addressing not in ("auto", "path", "virtual"):
+        raise SettingsError(f"S3_ADDRESSING_STYLE={addressing!r}: use auto, path or virtual")
+    public_base_url = env.get("S3_PUBLIC_BASE_URL") or None
+    if public_base_url and not public_base_url.startswith(("https://", "http://")):
+        raise SettingsError("S3_PUBLIC_BASE_URL must start with https:// (e.g. https://pub-1234.r2.dev)")
     return S3Settings(
         bucket=bucket,
         endpoint_url=endpoint,
         region=first("S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
         access_key_id=key_id,
         secret_access_key=secret,
+        addressing_style=addressing,
+        public_base_url=public_base_url,
     )
+
+
+def _networks(value: str) -> str:
+    import ipaddress
+
+    for part in filter(None, (piece.strip() for piece in value.split(","))):
+        try:
+            ipaddress.ip_network(part)
+        except ValueError:
+            raise SettingsError(f"WORKER_URL_ALLOW_NETWORKS: {part!r} is not a network like 10.1.0.0/16") from None
+    return value

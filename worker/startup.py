@@ -79,6 +79,5 @@ def open_storage(settings: Settings) -> Storage:
     if settings.s3 is None:
         log.info("start-up: no S3 bucket configured; results go to %s", settings.output_dir)
         return LocalStorage(settings.output_dir)
-    s3 = settings.s3
-    log.info("start-up: results go to S3 bucket %s", s3.bucket)
-    return S3Storage.connect(s3.bucket, s3.endpoint_url, s3.region, s3.access_key_id, s3.secret_access_key)
+    log.info("start-up: results go to S3 bucket %s", settings.s3.bucket)
+    return S3Storage.connect(settings.s3)

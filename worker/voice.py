@@ -5,29 +5,34 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
-import requests
 
 from tts import ReferenceVoice
 from worker import audio
 from worker.contract import VoiceInput
 from worker.errors import InvalidInput, VoiceError
+from worker.fetch import PUBLIC_ONLY, AddressPolicy, FetchFailed, FetchRefused, fetch_to_file
 
 MAX_VOICE_BYTES = 30 * 1024 * 1024
 MIN_VOICE_S = 0.5
 MAX_VOICE_S = 20.0  # F5 conditions on at most ~12 s; longer clips waste the text budget of every chunk
-FETCH_TIMEOUT_S = (5.0, 30.0)  # connect, read
 
 
-def load_voice(voice: VoiceInput, work_dir: Path, sample_rate_hz: int) -> ReferenceVoice:
+def load_voice(
+    voice: VoiceInput, work_dir: Path, sample_rate_hz: int, url_policy: AddressPolicy = PUBLIC_ONLY
+) -> ReferenceVoice:
     """Fetch the clip into `work_dir`, check it, and decode it to mono float32 at `sample_rate_hz`."""
     clip_path = work_dir / "voice-clip"
     if voice.base64 is not None:
         clip_path.write_bytes(_decode_base64(voice.base64))
     elif voice.url is not None:
-        _download(voice.url, clip_path)
+        try:
+            fetch_to_file(voice.url, clip_path, MAX_VOICE_BYTES, url_policy)
+        except FetchRefused as refused:
+            raise InvalidInput("voice.url", str(refused)) from None
+        except FetchFailed as failed:
+            raise VoiceError(f"voice.url {failed}") from None
     else:  # the contract guarantees exactly one source
         raise InvalidInput("voice", "give exactly one of base64 or url")
     if clip_path.stat().st_size == 0:
@@ -52,21 +57,3 @@ def _decode_base64(data: str) -> bytes:
     if len(raw) > MAX_VOICE_BYTES:
         raise InvalidInput("voice.base64", f"the clip is larger than {MAX_VOICE_BYTES // 2**20} MiB")
     return raw
-
-
-def _download(url: str, destination: Path) -> None:
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise InvalidInput("voice.url", "must be an http:// or https:// URL")
-    try:
-        with requests.get(url, stream=True, timeout=FETCH_TIMEOUT_S) as response:
-            if response.status_code != 200:
-                raise VoiceError(f"voice.url answered HTTP {response.status_code}")
-            received = 0
-            with destination.open("wb") as out:
-                for block in response.iter_content(64 * 1024):
-                    received += len(block)
-                    if received > MAX_VOICE_BYTES:
-                        raise VoiceError(f"voice.url sent more than {MAX_VOICE_BYTES // 2**20} MiB")
-                    out.write(block)
-    except requests.RequestException as error:
-        raise VoiceError(f"voice.url could not be fetched ({type(error).__name__})") from None
