@@ -10,22 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from subtitles.cues import Cue, SubtitleLayout
-from subtitles.timing import ass_time, to_centiseconds
+from subtitles.styles import style_line
+from subtitles.timing import ass_time, end_limit_centiseconds, to_centiseconds
 
-# ASS colours are &HAABBGGRR. In karaoke, Primary is the spoken (highlighted) colour, Secondary the unspoken.
-HIGHLIGHT = "&H0000D7FF"  # gold
-BASE = "&H00FFFFFF"  # white
-OUTLINE = "&H00000000"
-SHADOW = "&H80000000"
+WORD_JOINER = "\u2060"  # invisible; after a backslash it stops libass from reading an escape such as \N
 
 
-def render_ass(cues: Sequence[Cue], layout: SubtitleLayout) -> str:
+def render_ass(cues: Sequence[Cue], layout: SubtitleLayout, audio_duration_s: float | None = None) -> str:
+    """The whole file. With `audio_duration_s`, no event ends after the audio does."""
     width, height = layout.resolution
-    font_size = max(8, round(height * 0.06))
-    margin_v = round(height * 0.06)
-    margin_h = round(width * 0.05)
-    outline = max(1, round(font_size / 24))
-    primary, secondary = (HIGHLIGHT, BASE) if layout.mode == "karaoke" else (BASE, BASE)
     header = [
         "[Script Info]",
         "; Written by f5-tts-runpod-worker",
@@ -40,19 +33,22 @@ def render_ass(cues: Sequence[Cue], layout: SubtitleLayout) -> str:
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
         "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
         "MarginR, MarginV, Encoding",
-        f"Style: Default,Arial,{font_size},{primary},{secondary},{OUTLINE},{SHADOW},-1,0,0,0,100,100,0,0,1,"
-        f"{outline},0,2,{margin_h},{margin_h},{margin_v},1",
+        style_line(layout.style, layout.resolution, karaoke=layout.mode == "karaoke"),
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
-    events = [_dialogue(cue, layout) for cue in cues]
+    limit_cs = end_limit_centiseconds(audio_duration_s) if audio_duration_s is not None else None
+    events = [_dialogue(cue, layout, limit_cs) for cue in cues]
     return "\n".join(header + events) + "\n"
 
 
-def _dialogue(cue: Cue, layout: SubtitleLayout) -> str:
+def _dialogue(cue: Cue, layout: SubtitleLayout, limit_cs: int | None) -> str:
     start_cs = to_centiseconds(cue.start_s)
-    end_cs = max(to_centiseconds(cue.end_s), start_cs + 1)
+    end_cs = max(to_centiseconds(cue.end_s), start_cs + 1)  # libass skips events of zero length
+    if limit_cs is not None and end_cs > limit_cs:
+        end_cs = limit_cs
+        start_cs = min(start_cs, end_cs - 1)
     if layout.mode == "karaoke":
         text = _karaoke_text(cue, layout.karaoke_tag, start_cs, end_cs)
     else:
@@ -80,5 +76,13 @@ def _karaoke_text(cue: Cue, tag: str, start_cs: int, end_cs: int) -> str:
 
 
 def escape(text: str) -> str:
-    """Make user text inert: braces open override blocks and backslashes start `\\N`-style escapes in libass."""
-    return text.replace("\\", "\u29f5").replace("{", "\uff5b").replace("}", "\uff5d").replace("\n", " ")
+    """Make user text inert in libass: braces become its literal escapes `\\{` `\\}`, a backslash is followed
+    by an invisible word joiner (so `\\N`, `\\h` or `\\{` cannot form), and line breaks become spaces."""
+    text = text.replace("\\", "\\" + WORD_JOINER)
+    text = text.replace("{", "\\{").replace("}", "\\}")
+    return " ".join(text.splitlines()) if ("\n" in text or "\r" in text) else text
+
+
+def unescape(text: str) -> str:
+    """The user's text back from `escape` (for tests and tools that read our files)."""
+    return text.replace("\\{", "{").replace("\\}", "}").replace("\\" + WORD_JOINER, "\\")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 
 def to_centiseconds(seconds: float) -> int:
     """Round once to ASS's resolution; every ASS time and `\\k` value derives from these integers."""
     return max(0, round(seconds * 100))
+
+
+def end_limit_centiseconds(audio_duration_s: float) -> int:
+    """The last centisecond an event may end on: never after the audio, never before the first centisecond."""
+    return max(1, math.floor(audio_duration_s * 100 + 1e-6))
 
 
 def ass_time(centiseconds: int) -> str:

@@ -42,6 +42,16 @@ def check_audio_file(path: Path, sample_rate_hz: int, duration_s: float, toleran
     assert abs(float(info["format"]["duration"]) - duration_s) <= tolerance_s
 
 
+OVERRIDE_BLOCK = re.compile(r"(?<!\\)\{[^}]*\}")
+
+
+def strip_tags(event_text: str) -> str:
+    """An event's text as shown: override blocks removed, line breaks as spaces, escapes undone."""
+    from subtitles.ass import unescape
+
+    return unescape(OVERRIDE_BLOCK.sub("", event_text).replace("\\N", " "))
+
+
 def check_ass_file(path: Path, word_count: int) -> None:
     """The ASS file parses back with the `ass` library, its events are ordered and hold every word."""
     import ass
@@ -55,5 +65,5 @@ def check_ass_file(path: Path, word_count: int) -> None:
     assert starts == sorted(starts)
     for before, after in zip(events, events[1:], strict=False):
         assert before.end <= after.start
-    shown = [re.sub(r"\{[^}]*\}", "", event.text).replace("\\N", " ").split() for event in events]
+    shown = [strip_tags(event.text).split() for event in events]
     assert sum(len(words) for words in shown) == word_count

@@ -67,3 +67,21 @@ def test_the_same_seed_gives_the_same_audio(local_pipeline, voice_clip):
 def test_scratch_files_are_removed_after_a_job(local_pipeline, voice_clip):
     local_pipeline.run(job_for(voice_clip), "clean", lambda _: None)
     assert list(local_pipeline.work_dir.iterdir()) == []
+
+
+def test_the_preset_and_style_overrides_reach_the_ass_file(local_pipeline, voice_clip):
+    import ass
+
+    job = job_for(
+        voice_clip,
+        subtitles={
+            "preset": "shorts",
+            "resolution": [1080, 1920],
+            "style": {"primary_colour": "#FF0000", "font": "Serif"},
+        },
+    )
+    parsed = check_result(local_pipeline.run(job, "styled", lambda _: None), TEXT)
+    with local_path(parsed.subtitles["ass"].url).open(encoding="utf-8-sig") as handle:
+        style = ass.parse(handle).styles[0]
+    assert (style.fontname, style.alignment) == ("Serif", 5)
+    assert (style.primary_color.r, style.primary_color.g, style.primary_color.b) == (255, 0, 0)

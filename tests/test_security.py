@@ -207,7 +207,10 @@ def test_the_logs_of_a_whole_job_hold_no_secret_signature_or_payload(tiny_volume
     s3_server.client().create_bucket(Bucket=bucket)
     clip = base64.b64encode(voice_clip.read_bytes()).decode()
     text = "Zebras quantify umbrellas"
-    job = {"id": "log-scan-1", "input": {"text": text, "voice": {"base64": clip, "text": "Hum."}, "tts": {"nfe_step": 4}}}
+    job = {
+        "id": "log-scan-1",
+        "input": {"text": text, "voice": {"base64": clip, "text": "Hum."}, "tts": {"nfe_step": 4}},
+    }
     env = worker_env(tiny_volume, tmp_path, **s3_env(s3_server, bucket), WORKER_LOG_LEVEL="DEBUG")
     log_path = tmp_path / "worker.log"
     queue = run_worker_on_queue(job, env, log_path)
@@ -217,7 +220,13 @@ def test_the_logs_of_a_whole_job_hold_no_secret_signature_or_payload(tiny_volume
     assert signature, "the result itself carries presigned URLs"
     log = log_path.read_text()
     assert "job log-scan-1 done" in log  # the log is really this job's
-    for secret in (S3_SECRET_KEY, S3_ACCESS_KEY, signature.group(1), clip[:64], queue.worker_env()["RUNPOD_AI_API_KEY"]):
+    for secret in (
+        S3_SECRET_KEY,
+        S3_ACCESS_KEY,
+        signature.group(1),
+        clip[:64],
+        queue.worker_env()["RUNPOD_AI_API_KEY"],
+    ):
         assert secret not in log
     for word in text.split():
         assert word not in log

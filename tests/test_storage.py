@@ -82,7 +82,9 @@ def test_a_20_mib_file_goes_up_in_parts_and_comes_back_whole(s3_server, bucket, 
     )
     head = s3_server.client().head_object(Bucket=bucket, Key="big.bin")
     assert head["ETag"].strip('"').endswith("-3")  # three 8 MiB parts: a multipart upload
-    assert hashlib.sha256(requests.get(stored.url, timeout=60).content).hexdigest() == hashlib.sha256(payload).hexdigest()
+    assert (
+        hashlib.sha256(requests.get(stored.url, timeout=60).content).hexdigest() == hashlib.sha256(payload).hexdigest()
+    )
 
 
 def test_presigned_urls_never_outlive_s3s_seven_days(s3_server, bucket):

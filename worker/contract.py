@@ -65,8 +65,38 @@ class AudioOptions(_Strict):
     ] = None
 
 
+Colour = Annotated[
+    str, Field(pattern=r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$", description="#RRGGBB or #RRGGBBAA (AA = opacity).")
+]
+Length = Annotated[float, Field(ge=0, le=2000, description="A fraction of the video size when ≤ 1, else pixels.")]
+
+
+class StyleOverrides(_Strict):
+    """Changes to the preset's look; anything left out keeps the preset's value."""
+
+    font: str | None = Field(None, min_length=1, max_length=100, description="Font family, e.g. 'DejaVu Sans'.")
+    size: Length | None = Field(None, description="Font size: fraction of the video height, or pixels.")
+    primary_colour: Colour | None = Field(None, description="Spoken-word (karaoke highlight) colour.")
+    secondary_colour: Colour | None = Field(None, description="Colour of words not yet spoken.")
+    outline_colour: Colour | None = None
+    back_colour: Colour | None = Field(None, description="Shadow or box colour.")
+    bold: bool | None = None
+    outline: Length | None = Field(None, description="Outline thickness.")
+    shadow: Length | None = Field(None, description="Shadow distance.")
+    box: bool | None = Field(None, description="An opaque box behind the text instead of an outline.")
+    alignment: Annotated[int, Field(ge=1, le=9, description="Numpad position: 2 bottom centre, 5 centre.")] | None = (
+        None
+    )
+    margin_h: Length | None = Field(None, description="Left and right margin.")
+    margin_v: Length | None = Field(None, description="Vertical margin.")
+
+    def as_style_fields(self) -> dict[str, object]:
+        renamed = {"primary_colour": "primary", "secondary_colour": "secondary"}
+        return {renamed.get(name, name): value for name, value in self.model_dump().items() if value is not None}
+
+
 class SubtitleOptions(_Strict):
-    """Which subtitle files to write and how lines are built."""
+    """Which subtitle files to write, how lines are built and how they look."""
 
     formats: tuple[SubtitleFormat, ...] = Field(ALL_SUBTITLE_FORMATS, min_length=1, description="Files to write.")
     mode: Literal["karaoke", "word", "line"] = Field(
@@ -78,6 +108,13 @@ class SubtitleOptions(_Strict):
     resolution: tuple[Annotated[int, Field(ge=16, le=7680)], Annotated[int, Field(ge=16, le=7680)]] = Field(
         (1920, 1080), description="Video size [width, height]; ASS PlayResX/PlayResY."
     )
+    preset: Literal["classic", "shorts", "minimal"] = Field(
+        "classic", description="classic: bottom centre; shorts: large and centred; minimal: small, boxed."
+    )
+    style: StyleOverrides = Field(default_factory=StyleOverrides)
+    min_duration_s: Annotated[float, Field(ge=0, le=5, description="Shortest time a cue stays on screen.")] = 0.6
+    max_duration_s: Annotated[float, Field(ge=0.5, le=30, description="Longest cue; longer ones are split.")] = 7.0
+    allow_overlap: bool = Field(False, description="Let a cue's minimum duration run into the next cue.")
 
     @field_validator("formats")
     @classmethod

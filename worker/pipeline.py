@@ -19,7 +19,16 @@ from typing import Any
 
 from alignment import AlignedWord, Aligner, TextSpan
 from storage import Storage, StoredObject, object_key
-from subtitles import SubtitleLayout, TimedWord, build_cues, render_ass, render_json, render_srt, render_vtt
+from subtitles import (
+    PRESETS,
+    SubtitleLayout,
+    TimedWord,
+    build_cues,
+    render_ass,
+    render_json,
+    render_srt,
+    render_vtt,
+)
 from tts import Speech, SpeechSynthesizer, SynthesisOptions
 from worker import audio
 from worker.contract import (
@@ -106,7 +115,7 @@ class Pipeline:
             with clock.stage("alignment"):
                 words = self._align(speech, job.language)
             with clock.stage("subtitles"):
-                subtitle_files = self._write_subtitles(words, job, work)
+                subtitle_files = self._write_subtitles(words, job, work, speech.duration_s)
                 audio_path = work / f"speech.{job.audio.format}"
                 out_rate_hz = audio.output_rate_hz(job.audio.format, job.audio.sample_rate_hz, speech.sample_rate_hz)
                 audio.encode(speech.samples, speech.sample_rate_hz, audio_path, job.audio.format, out_rate_hz)
@@ -142,19 +151,23 @@ class Pipeline:
         return self.aligner.align(speech.samples, rate, spans, language)
 
     @staticmethod
-    def _write_subtitles(words: list[AlignedWord], job: SynthesisJob, work: Path) -> dict[str, Path]:
+    def _write_subtitles(words: list[AlignedWord], job: SynthesisJob, work: Path, duration_s: float) -> dict[str, Path]:
         options = job.subtitles
         layout = SubtitleLayout(
             mode=options.mode,
             karaoke_tag=options.karaoke_tag,
             max_chars_per_line=options.max_chars_per_line,
             max_lines=options.max_lines,
+            min_duration_s=options.min_duration_s,
+            max_duration_s=options.max_duration_s,
+            allow_overlap=options.allow_overlap,
             resolution=options.resolution,
+            style=PRESETS[options.preset].with_overrides(options.style.as_style_fields()),
         )
         timed = [TimedWord(word.text, word.start_s, word.end_s) for word in words]
-        cues = build_cues(timed, layout)
+        cues = build_cues(timed, layout, audio_duration_s=duration_s)
         renderers = {
-            "ass": lambda: render_ass(cues, layout),
+            "ass": lambda: render_ass(cues, layout, audio_duration_s=duration_s),
             "srt": lambda: render_srt(cues),
             "vtt": lambda: render_vtt(cues, karaoke=options.mode == "karaoke"),
             "json": lambda: render_json(timed, cues),

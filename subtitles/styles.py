@@ -1,0 +1,102 @@
+"""ASS styles: presets, overrides, and the colour and size arithmetic behind them.
+
+Sizes and margins are fractions of the video height (or width) so a preset looks the same at 1080p and in a
+vertical 1080x1920 short. Colours are given as `#RRGGBB` or `#RRGGBBAA` (AA = opacity, FF opaque) and written in
+ASS's `&HAABBGGRR` (AA = transparency). In karaoke, `primary` is the colour a word turns when it is spoken and
+`secondary` the colour before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
+
+
+@dataclass(frozen=True)
+class Style:
+    font: str = "DejaVu Sans"
+    size: float = 0.06  # fraction of the video height, or pixels when > 1
+    primary: str = "#FFD700"  # spoken (karaoke highlight) / text colour
+    secondary: str = "#FFFFFF"  # not yet spoken
+    outline_colour: str = "#000000"
+    back_colour: str = "#00000080"  # shadow or box
+    bold: bool = True
+    outline: float = 0.004  # fraction of the height, or pixels when > 1
+    shadow: float = 0.0
+    box: bool = False  # an opaque box behind the text instead of an outline
+    alignment: int = 2  # numpad layout: 1-3 bottom, 4-6 middle, 7-9 top
+    margin_h: float = 0.05  # fraction of the width, or pixels when > 1
+    margin_v: float = 0.06  # fraction of the height, or pixels when > 1
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Style:
+        known = {field.name for field in fields(self)}
+        return replace(
+            self, **{name: value for name, value in overrides.items() if name in known and value is not None}
+        )
+
+
+PRESETS: dict[str, Style] = {
+    # Bottom-centre lines, gold highlight over white, thin black outline.
+    "classic": Style(),
+    # Big, centred, short lines for vertical short videos: yellow highlight, heavy outline.
+    "shorts": Style(size=0.085, primary="#FFE600", outline=0.009, shadow=0.003, alignment=5, margin_v=0.1),
+    # Small and quiet: regular weight, a faint translucent outline and shadow, grey before the highlight.
+    "minimal": Style(
+        size=0.045,
+        bold=False,
+        primary="#FFFFFF",
+        secondary="#B4B4B4",
+        outline=0.002,
+        shadow=0.002,
+        outline_colour="#00000099",
+        back_colour="#00000066",
+        margin_v=0.05,
+    ),
+}
+
+
+# Average advance of a glyph relative to the font size, bold sans-serif; used to keep lines inside the frame.
+GLYPH_WIDTH_RATIO = 0.62
+
+
+def columns_that_fit(style: Style, resolution: tuple[int, int]) -> int:
+    """How many display columns fit between the side margins at this style's font size."""
+    width, height = resolution
+    usable_px = width - 2 * scaled(style.margin_h, width)
+    return max(8, int(usable_px / (max(8, scaled(style.size, height)) * GLYPH_WIDTH_RATIO)))
+
+
+def ass_colour(colour: str) -> str:
+    """`#RRGGBB[AA]` (AA = opacity) → `&HAABBGGRR` (AA = transparency)."""
+    if not COLOUR.match(colour):
+        raise ValueError(f"{colour!r} is not a colour like #FFD700 or #00000080")
+    red, green, blue = colour[1:3], colour[3:5], colour[5:7]
+    opacity = int(colour[7:9], 16) if len(colour) == 9 else 255
+    return f"&H{255 - opacity:02X}{blue}{green}{red}".upper()
+
+
+def scaled(value: float, reference_px: int) -> int:
+    """A fraction of `reference_px`, or a pixel count when the value is above 1."""
+    return max(0, round(value if value > 1 else value * reference_px))
+
+
+def style_line(style: Style, resolution: tuple[int, int], karaoke: bool) -> str:
+    width, height = resolution
+    primary, secondary = (style.primary, style.secondary) if karaoke else (style.secondary, style.secondary)
+    font_size = max(8, scaled(style.size, height))
+    margin_h, margin_v = scaled(style.margin_h, width), scaled(style.margin_v, height)
+    outline = scaled(style.outline, height) if style.outline else 0
+    shadow = scaled(style.shadow, height) if style.shadow else 0
+    if style.box:  # BorderStyle 3: the outline colour fills a box; give it the back colour and some padding
+        border_style, outline_colour, outline = 3, style.back_colour, max(outline, round(font_size * 0.15))
+    else:
+        border_style, outline_colour = 1, style.outline_colour
+    values = [
+        "Default", style.font.replace(",", " "), font_size, ass_colour(primary), ass_colour(secondary),
+        ass_colour(outline_colour), ass_colour(style.back_colour), -1 if style.bold else 0, 0, 0, 0, 100, 100, 0,
+        0, border_style, outline, shadow, style.alignment, margin_h, margin_h, margin_v, 1,
+    ]  # fmt: skip
+    return "Style: " + ",".join(str(value) for value in values)

@@ -1,0 +1,126 @@
+"""What libass draws: ffmpeg burns our ASS onto a plain video and the frames are read back as pixels.
+
+The highlight colour appears where a word is once it is spoken and not before; between events nothing is drawn;
+user text that looks like override tags is drawn as text, not obeyed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from subtitles import PRESETS, SubtitleLayout, TimedWord, build_cues, render_ass
+
+pytestmark = pytest.mark.slow
+
+WIDTH, HEIGHT = 640, 360
+GOLD = np.array([255, 215, 0])
+WORDS = [
+    TimedWord("ALPHA", 0.50, 1.00),
+    TimedWord("BETA", 1.50, 2.00),  # a pause before it, inside the same line
+    TimedWord("Later.", 3.50, 4.00),  # a new cue after a long pause
+]
+
+
+def render_frames(ass_text: str, times_s: list[float], tmp_path: Path) -> list[np.ndarray]:
+    """Burn the subtitles onto black video with ffmpeg's libass filter; return RGB frames at the given times."""
+    subtitles = tmp_path / "subs.ass"
+    subtitles.write_text(ass_text, encoding="utf-8-sig")
+    frames = []
+    for time_s in times_s:
+        completed = subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"color=c=black:s={WIDTH}x{HEIGHT}:d=5:r=100",
+                "-vf",
+                f"ass={subtitles}",
+                "-ss",
+                f"{time_s:.2f}",
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ],  # fmt: skip
+            capture_output=True,
+            check=True,
+            cwd=tmp_path,
+        )
+        frames.append(np.frombuffer(completed.stdout, dtype=np.uint8).reshape(HEIGHT, WIDTH, 3))
+    return frames
+
+
+def highlight_mask(frame: np.ndarray) -> np.ndarray:
+    return np.all(np.abs(frame.astype(int) - GOLD) < 40, axis=-1)
+
+
+def white_mask(frame: np.ndarray) -> np.ndarray:
+    return np.all(frame > 200, axis=-1) & ~highlight_mask(frame)
+
+
+def columns(mask: np.ndarray) -> np.ndarray:
+    return np.nonzero(mask.any(axis=0))[0]
+
+
+def karaoke_file(words: list[TimedWord], **layout_options: object) -> str:
+    layout = SubtitleLayout(resolution=(WIDTH, HEIGHT), **layout_options)  # type: ignore[arg-type]
+    return render_ass(build_cues(words, layout, audio_duration_s=5.0), layout, audio_duration_s=5.0)
+
+
+def test_a_word_lights_up_when_it_is_spoken_and_not_before(tmp_path):
+    before_event, during_alpha, in_pause, during_beta, between_events, later = render_frames(
+        karaoke_file(WORDS, karaoke_tag="k"), [0.3, 0.75, 1.25, 1.75, 2.8, 3.75], tmp_path
+    )
+    assert not before_event.any(), "nothing is drawn before the event starts"
+    assert not between_events.any(), "nothing is drawn between events"
+
+    # While ALPHA is spoken it is gold and BETA, to its right, is still white.
+    assert highlight_mask(during_alpha).sum() > 50
+    assert columns(highlight_mask(during_alpha)).max() < columns(white_mask(during_alpha)).min()
+    # In the pause the highlight waits: exactly as at ALPHA, BETA still white.
+    assert np.array_equal(highlight_mask(in_pause), highlight_mask(during_alpha))
+    # Once BETA is spoken the highlight reaches it, further right than ALPHA ever was.
+    assert columns(highlight_mask(during_beta)).max() > columns(highlight_mask(in_pause)).max()
+    assert white_mask(during_beta).sum() < 10
+    assert highlight_mask(later).sum() > 50
+
+
+def test_user_text_shaped_like_tags_is_drawn_as_text(tmp_path):
+    plain = karaoke_file([TimedWord("brace", 0.5, 2.0)], mode="line")
+    hostile = karaoke_file([TimedWord("{\\fs150\\c&H0000FF&}brace", 0.5, 2.0)], mode="line")
+    plain_frame, hostile_frame = render_frames(plain, [1.0], tmp_path) + render_frames(hostile, [1.0], tmp_path)
+    red = np.all((hostile_frame[..., 0] > 180, hostile_frame[..., 1] < 80, hostile_frame[..., 2] < 80), axis=0)
+    assert not red.any(), "the colour tag was obeyed"
+    rows = np.nonzero(hostile_frame.any(axis=(1, 2)))[0]
+    plain_rows = np.nonzero(plain_frame.any(axis=(1, 2)))[0]
+    assert rows.max() - rows.min() <= (plain_rows.max() - plain_rows.min()) * 1.5, "the size tag was obeyed"
+    assert len(columns(white_mask(hostile_frame))) > len(columns(white_mask(plain_frame)))  # the tag text shows
+
+
+@pytest.mark.parametrize("text", ["emoji 🎉 ok", "مرحبا بالعالم", "你好，世界", "cafe\u0301 na\u0308ive"])
+def test_unicode_text_renders(text, tmp_path):
+    words = [TimedWord(word, 0.5 + n * 0.3, 0.7 + n * 0.3) for n, word in enumerate(text.split())]
+    (frame,) = render_frames(karaoke_file(words), [words[-1].end_s - 0.05], tmp_path)
+    assert highlight_mask(frame).sum() > 30
+
+
+def test_each_preset_renders_and_its_picture_in_the_docs_is_current(tmp_path):
+    """docs/presets/*.png show each preset; scripts/render_presets.py writes them from the same code."""
+    from scripts.render_presets import PRESET_WORDS, render_preset_png
+
+    for name in PRESETS:
+        picture = tmp_path / f"{name}.png"
+        render_preset_png(name, picture)
+        assert picture.stat().st_size > 1000
+        assert (Path(__file__).parent.parent / "docs" / "presets" / f"{name}.png").is_file()
+    assert PRESET_WORDS
