@@ -3,6 +3,8 @@
 FROM python:3.11-slim-bookworm
 
 # ffmpeg decodes reference clips and encodes the output audio; ca-certificates for HTTPS to S3 and model hubs.
+# Versions are not pinned (DL3008): bookworm's point releases replace them, and pinned builds would break.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
     && rm -rf /var/lib/apt/lists/*
