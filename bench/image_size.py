@@ -5,8 +5,9 @@
 The image is the base image plus what the Dockerfile adds. The additions are measured by installing the same
 pieces into a scratch folder: the Debian packages `apt-get install` would add to a slim Debian base (apt
 resolves the install against a status file holding only such a base), unpacked with `dpkg -x`; the uv binary;
-and the project files the Dockerfile copies. The base image's own size cannot be measured here; `BASE_IMAGE_BYTES` is the commonly listed figure for python:3.11-slim-bookworm (linux/amd64), and
-the GitHub workflow prints and checks the exact size of the built image.
+and the project files the Dockerfile copies. The base image's own size cannot be measured here:
+`BASE_IMAGE_BYTES` is the commonly listed figure for python:3.11-slim-bookworm (linux/amd64), and the GitHub
+workflow prints and checks the exact size of the built image.
 """
 
 from __future__ import annotations
