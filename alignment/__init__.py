@@ -1,8 +1,9 @@
 """Forced alignment: the known text and the audio → when each word is spoken.
 
-`Aligner` is the interface the pipeline uses; `alignment.whisperx_aligner.WhisperXAligner` implements it with
-WhisperX's wav2vec2 CTC alignment. Every word of the text comes back, in order: a word the model could not
-place gets a time interpolated between its neighbours and `interpolated=True`.
+`Aligner` is the interface the pipeline uses; `alignment.wav2vec2.Wav2Vec2Aligner` implements it with a wav2vec2
+CTC model and `alignment.ctc`, which finds the same path as `whisperx.align`, faster. Every word of the text
+comes back, in order: a word the model could not place gets a time interpolated between its neighbours and
+`interpolated=True`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["AlignedWord", "Aligner", "TextSpan", "fill_missing_times"]
+__all__ = ["AlignedChar", "AlignedWord", "Aligner", "TextSpan", "fill_missing_times"]
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,36 @@ class TextSpan:
 
 
 @dataclass(frozen=True)
+class AlignedChar:
+    text: str
+    start_s: float
+    end_s: float
+    score: float
+
+
+@dataclass(frozen=True)
 class AlignedWord:
     text: str
     start_s: float
     end_s: float
-    score: float | None
+    score: float | None  # mean probability of its characters' frames; None when interpolated
     interpolated: bool = False
+    chars: tuple[AlignedChar, ...] | None = None  # when character timings were asked for
 
 
 class Aligner(Protocol):
     name: str
 
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
     def align(
-        self, samples: np.ndarray, sample_rate_hz: int, spans: Sequence[TextSpan], language: str
+        self,
+        samples: np.ndarray,
+        sample_rate_hz: int,
+        spans: Sequence[TextSpan],
+        language: str,
+        characters: bool = False,
     ) -> list[AlignedWord]: ...
 
 

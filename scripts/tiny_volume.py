@@ -1,7 +1,7 @@
 """Build a volume of tiny random-weight models in the worker's real layout.
 
 Random weights make noise, not speech: the point is that every stage runs for real (F5-TTS's own loaders,
-Vocos, WhisperX alignment with a wav2vec2 CTC model, NLTK sentence splitting) without downloading gigabytes.
+Vocos, forced alignment with a wav2vec2 CTC model) without downloading gigabytes.
 The tests build one of these; a person can build one to try the worker on a laptop:
 
     uv run python scripts/tiny_volume.py .volume
@@ -28,16 +28,9 @@ F5_MODEL_NAME = "F5TTS_v1_Base"
 TINY_F5_ARCH = {"dim": 64, "depth": 2, "heads": 2, "dim_head": 32, "text_dim": 32, "conv_layers": 1}
 ALIGN_LETTERS = "abcdefghijklmnopqrstuvwxyz'"
 
-# Enough ordinary English for Punkt to learn a few sentence starters and abbreviations.
-PUNKT_TRAINING_TEXT = (
-    "Mr. Smith went to the market. He bought apples and bread. Dr. Jones met him there. "
-    "They talked about the weather. It was a fine day. The sun was bright and warm. "
-    "Mrs. Brown arrived at noon. She had walked from the station. Everyone sat down to eat. "
-)
-
 
 def build_tiny_volume(volume_dir: Path, languages: tuple[str, ...] = ("en",), seed: int = 0) -> VolumeLayout:
-    """Write tiny models for F5, Vocos, the given alignment languages and NLTK Punkt into `volume_dir`."""
+    """Write tiny models for F5, Vocos and the given alignment languages into `volume_dir`."""
     import torch
 
     torch.manual_seed(seed)
@@ -46,7 +39,6 @@ def build_tiny_volume(volume_dir: Path, languages: tuple[str, ...] = ("en",), se
     _write_vocos(layout.vocos_dir)
     for language in languages:
         _write_wav2vec2(layout.align_dir(language))
-    _write_punkt(layout.nltk_data_dir)
     return layout
 
 
@@ -149,23 +141,6 @@ def _write_wav2vec2(model_dir: Path) -> None:
         pad_token_id=0,
     )
     Wav2Vec2ForCTC(config).save_pretrained(str(model_dir))
-
-
-def _write_punkt(nltk_data_dir: Path) -> None:
-    """Train Punkt on a paragraph and write its parameters in the `punkt_tab` file format NLTK loads."""
-    from nltk.tokenize.punkt import PunktTrainer
-
-    trainer = PunktTrainer()
-    trainer.train(PUNKT_TRAINING_TEXT * 4, finalize=True)
-    params = trainer.get_params()
-    lang_dir = nltk_data_dir / "tokenizers" / "punkt_tab" / "english"
-    lang_dir.mkdir(parents=True, exist_ok=True)
-    (lang_dir / "collocations.tab").write_text("".join(f"{a}\t{b}\n" for a, b in sorted(params.collocations)))
-    (lang_dir / "sent_starters.txt").write_text("".join(f"{w}\n" for w in sorted(params.sent_starters)))
-    (lang_dir / "abbrev_types.txt").write_text("".join(f"{w}\n" for w in sorted(params.abbrev_types)))
-    (lang_dir / "ortho_context.tab").write_text(
-        "".join(f"{w}\t{flags}\n" for w, flags in sorted(params.ortho_context.items()))
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

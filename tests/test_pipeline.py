@@ -85,3 +85,22 @@ def test_the_preset_and_style_overrides_reach_the_ass_file(local_pipeline, voice
         style = ass.parse(handle).styles[0]
     assert (style.fontname, style.alignment) == ("Serif", 5)
     assert (style.primary_color.r, style.primary_color.g, style.primary_color.b) == (255, 0, 0)
+
+
+def test_a_language_without_a_loaded_model_is_refused_naming_the_setting(local_pipeline, voice_clip):
+    from worker.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="language: no alignment model is loaded for 'de'.*WORKER_ALIGN_LANGUAGES"):
+        local_pipeline.run(job_for(voice_clip, language="de"), "de", lambda _: None)
+
+
+def test_character_timings_come_back_when_asked_for(local_pipeline, voice_clip):
+    parsed = check_result(
+        local_pipeline.run(job_for(voice_clip, alignment={"characters": True}), "c", lambda _: None), TEXT
+    )
+    for word in parsed.words:
+        assert word.chars is not None
+        assert "".join(char.text for char in word.chars) == word.text
+    assert (
+        check_result(local_pipeline.run(job_for(voice_clip), "no-chars", lambda _: None), TEXT).words[0].chars is None
+    )

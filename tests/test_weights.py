@@ -42,22 +42,16 @@ def settings_for(volume: Path) -> Settings:
     return Settings.from_env({"WORKER_VOLUME": str(volume), "WORKER_DEVICE": "cpu"})
 
 
-def with_punkt_only(tiny_volume: Path, volume: Path) -> Settings:
-    settings = settings_for(volume)
-    shutil.copytree(tiny_volume / "f5tts-worker" / "models" / "nltk_data", settings.layout.nltk_data_dir)
-    return settings
-
-
 def test_offline_with_models_missing_names_every_missing_file_and_the_fix(tmp_path):
     with pytest.raises(WeightsMissing) as caught:
         ensure_weights(settings_for(tmp_path), SOURCE, lambda *_: None, offline=True)
     message = str(caught.value)
-    assert "model.safetensors" in message and "pytorch_model.bin" in message and "punkt_tab" in message
+    assert "model.safetensors" in message and "pytorch_model.bin" in message and "align/en/config.json" in message
     assert "HF_HUB_OFFLINE" in message
 
 
 def test_missing_models_are_fetched_into_place_and_load_with_the_real_loaders(tiny_volume, tmp_path, loaded_models):
-    settings = with_punkt_only(tiny_volume, tmp_path / "volume")
+    settings = settings_for(tmp_path / "volume")
     download, requests = hub_from(tiny_volume)
     published = ensure_weights(settings, SOURCE, download, offline=False)
     assert missing_models(settings) == []
@@ -75,7 +69,7 @@ def test_missing_models_are_fetched_into_place_and_load_with_the_real_loaders(ti
 
 
 def test_a_fetch_that_fails_half_way_publishes_nothing(tiny_volume, tmp_path):
-    settings = with_punkt_only(tiny_volume, tmp_path / "volume")
+    settings = settings_for(tmp_path / "volume")
     download, _ = hub_from(tiny_volume)
     calls = []
 

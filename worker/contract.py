@@ -148,12 +148,21 @@ class OutputOptions(_Strict):
         return prefix.strip("/")
 
 
+class AlignmentOptions(_Strict):
+    """What the word alignment reports."""
+
+    characters: bool = Field(False, description="Also return each character's start and end in `words[].chars`.")
+
+
 class SynthesisJob(_Strict):
     """One text spoken in one voice, with subtitles."""
 
     text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="What to say.")
     voice: VoiceInput = Field(..., description="The reference voice to clone.")
-    language: Literal["en"] = Field("en", description="Language of the text (alignment model and sentence rules).")
+    language: str = Field(
+        "en", pattern=r"^[a-z]{2,3}$", description="Language of the text: picks the alignment model (en, de, fr, …)."
+    )
+    alignment: AlignmentOptions = Field(default_factory=lambda: AlignmentOptions())
     tts: TTSOptions = Field(default_factory=TTSOptions)
     audio: AudioOptions = Field(default_factory=AudioOptions)
     subtitles: SubtitleOptions = Field(default_factory=SubtitleOptions)
@@ -210,12 +219,20 @@ class AudioResult(StoredFile):
     sha256: str = Field(..., description="SHA-256 of the file, also stored in the object's metadata.")
 
 
+class CharResult(_Strict):
+    text: str
+    start_s: float
+    end_s: float
+    score: float
+
+
 class WordResult(_Strict):
     text: str = Field(..., description="The word as written in the request, punctuation attached.")
     start_s: float
     end_s: float
     score: float | None = Field(..., description="Alignment confidence 0..1; null when interpolated.")
     interpolated: bool = Field(..., description="True when the aligner could not place the word.")
+    chars: list[CharResult] | None = Field(None, description="Character timings, when `alignment.characters`.")
 
 
 class SegmentResult(_Strict):

@@ -8,7 +8,6 @@ loaders, the demo-volume script and the tests agree on the layout:
         models/f5/<model name>/            model.safetensors (or model.pt), vocab.txt, optional arch.json
         models/vocos/                      config.yaml, pytorch_model.bin
         models/align/<language>/           a Hugging Face wav2vec2 CTC folder
-        models/nltk_data/                  tokenizers/punkt_tab/<language>/...
         outputs/                           results when no S3 bucket is configured
 """
 
@@ -52,10 +51,6 @@ class VolumeLayout:
 
     def align_dir(self, language: str) -> Path:
         return self.models_dir / "align" / language
-
-    @property
-    def nltk_data_dir(self) -> Path:
-        return self.models_dir / "nltk_data"
 
     @property
     def outputs_dir(self) -> Path:

@@ -34,6 +34,7 @@ from worker import audio
 from worker.contract import (
     AlignmentSummary,
     AudioResult,
+    CharResult,
     ModelNames,
     SegmentResult,
     StoredFile,
@@ -41,7 +42,7 @@ from worker.contract import (
     SynthesisResult,
     WordResult,
 )
-from worker.errors import InternalError, ModelError
+from worker.errors import InternalError, InvalidInput, ModelError
 from worker.fetch import AddressPolicy
 from worker.settings import Settings
 from worker.voice import load_voice
@@ -101,6 +102,13 @@ class Pipeline:
         return cls(synthesizer, aligner, open_storage(settings), url_policy=policy)
 
     def run(self, job: SynthesisJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
+        if job.language not in self.aligner.languages:
+            loaded = ",".join(self.aligner.languages)
+            raise InvalidInput(
+                "language",
+                f"no alignment model is loaded for {job.language!r}; add it to the worker's "
+                f"WORKER_ALIGN_LANGUAGES (now {loaded}) and restart it",
+            )
         clock = _StageClock(report)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="f5job-", dir=self.work_dir) as scratch:
@@ -113,7 +121,7 @@ class Pipeline:
                 options = SynthesisOptions(**job.tts.model_dump(exclude={"seed"}), seed=seed)
                 speech = self._synthesize(spoken_text, voice, options)
             with clock.stage("alignment"):
-                words = self._align(speech, job.language)
+                words = self._align(speech, job.language, job.alignment.characters)
             with clock.stage("subtitles"):
                 subtitle_files = self._write_subtitles(words, job, work, speech.duration_s)
                 audio_path = work / f"speech.{job.audio.format}"
@@ -145,10 +153,10 @@ class Pipeline:
             raise ModelError("the speech model produced no audio for this text")
         return speech
 
-    def _align(self, speech: Speech, language: str) -> list[AlignedWord]:
+    def _align(self, speech: Speech, language: str, characters: bool) -> list[AlignedWord]:
         rate = speech.sample_rate_hz
         spans = [TextSpan(chunk.text, chunk.start_sample / rate, chunk.end_sample / rate) for chunk in speech.chunks]
-        return self.aligner.align(speech.samples, rate, spans, language)
+        return self.aligner.align(speech.samples, rate, spans, language, characters=characters)
 
     @staticmethod
     def _write_subtitles(words: list[AlignedWord], job: SynthesisJob, work: Path, duration_s: float) -> dict[str, Path]:
@@ -212,6 +220,17 @@ def _result(
                 end_s=round(word.end_s, 3),
                 score=None if word.score is None else round(word.score, 3),
                 interpolated=word.interpolated,
+                chars=None
+                if word.chars is None
+                else [
+                    CharResult(
+                        text=char.text,
+                        start_s=round(char.start_s, 3),
+                        end_s=round(char.end_s, 3),
+                        score=round(char.score, 3),
+                    )
+                    for char in word.chars
+                ],
             )
             for word in words
         ],
@@ -230,6 +249,16 @@ def _result(
         ),
         models=ModelNames(tts=pipeline.synthesizer.name, aligner=pipeline.aligner.name, storage=pipeline.storage.name),
         timings_s=timings_s,
-        warnings=[],
+        warnings=_warnings(words),
     )
     return result.model_dump(mode="json")
+
+
+def _warnings(words: list[AlignedWord]) -> list[str]:
+    interpolated = sum(word.interpolated for word in words)
+    if not interpolated:
+        return []
+    return [
+        f"{interpolated} of {len(words)} words could not be placed by the aligner and were timed between their "
+        "neighbours (words[].interpolated)"
+    ]

@@ -50,6 +50,7 @@ class Settings:
     s3: S3Settings | None
     log_level: str
     url_allow_networks: str  # CIDRs voice URLs may reach besides the public internet (worker.fetch)
+    align_languages: tuple[str, ...] = ("en",)  # an alignment model is loaded for each
 
     @property
     def layout(self) -> VolumeLayout:
@@ -71,6 +72,7 @@ class Settings:
             s3=_s3_from_env(env),
             log_level=env.get("WORKER_LOG_LEVEL", "INFO").upper(),
             url_allow_networks=_networks(env.get("WORKER_URL_ALLOW_NETWORKS", "")),
+            align_languages=_languages(env.get("WORKER_ALIGN_LANGUAGES", "en")),
         )
 
 
@@ -114,3 +116,10 @@ def _networks(value: str) -> str:
         except ValueError:
             raise SettingsError(f"WORKER_URL_ALLOW_NETWORKS: {part!r} is not a network like 10.1.0.0/16") from None
     return value
+
+
+def _languages(value: str) -> tuple[str, ...]:
+    languages = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    if not languages or not all(code.isalpha() and 2 <= len(code) <= 3 for code in languages):
+        raise SettingsError(f"WORKER_ALIGN_LANGUAGES={value!r}: use language codes like en or en,de,fr")
+    return languages

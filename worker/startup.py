@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alignment.whisperx_aligner import WhisperXAligner
+from alignment.wav2vec2 import Wav2Vec2Aligner
 from storage import Storage
 from storage.local import LocalStorage
 from storage.s3 import S3Storage
@@ -18,7 +18,6 @@ from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ALIGN_LANGUAGES = ("en",)
 HOW_TO_FILL = (
     "start the worker through the bootstrap (python -m bootstrap), which downloads the weights once, "
     "or build random-weight test models with scripts/tiny_volume.py"
@@ -47,15 +46,14 @@ def missing_models(settings: Settings) -> list[Path]:
     layout = settings.layout
     f5_dir = layout.f5_dir(settings.f5_model)
     needed = [f5_dir / "vocab.txt", layout.vocos_dir / "config.yaml", layout.vocos_dir / "pytorch_model.bin"]
-    needed += [layout.align_dir(language) / "config.json" for language in ALIGN_LANGUAGES]
-    needed += [layout.nltk_data_dir / "tokenizers" / "punkt_tab" / "english" / "sent_starters.txt"]
+    needed += [layout.align_dir(language) / "config.json" for language in settings.align_languages]
     missing = [path for path in needed if not path.is_file()]
     if layout.f5_checkpoint(settings.f5_model) is None:
         missing.insert(0, f5_dir / "model.safetensors")
     return missing
 
 
-def load_models(settings: Settings) -> tuple[F5Synthesizer, WhisperXAligner]:
+def load_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Aligner]:
     missing = missing_models(settings)
     if missing:
         # Files went missing after the weights were fetched: let the next bootstrap fetch them again.
@@ -69,8 +67,8 @@ def load_models(settings: Settings) -> tuple[F5Synthesizer, WhisperXAligner]:
     with phase("F5-TTS + Vocos load"):
         synthesizer = F5Synthesizer.load(layout.f5_dir(settings.f5_model), layout.vocos_dir, device)
     with phase("alignment model load"):
-        aligner = WhisperXAligner.load(
-            {language: layout.align_dir(language) for language in ALIGN_LANGUAGES}, layout.nltk_data_dir, device
+        aligner = Wav2Vec2Aligner.load(
+            {language: layout.align_dir(language) for language in settings.align_languages}, device
         )
     return synthesizer, aligner
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worker.settings import Settings
-from worker.startup import ALIGN_LANGUAGES, missing_models
+from worker.startup import missing_models
 
 # (repository, file in the repository, destination path); raises FileNotFoundError if the repository lacks it.
 Download = Callable[[str, str, Path], None]
@@ -45,7 +45,7 @@ class ModelSource:
     align_repos: Mapping[str, str]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ModelSource:
+    def from_env(cls, env: Mapping[str, str] | None = None, languages: tuple[str, ...] = ("en",)) -> ModelSource:
         env = os.environ if env is None else env
         return cls(
             f5_repo=env.get("F5_REPO", "SWivid/F5-TTS"),
@@ -53,14 +53,28 @@ class ModelSource:
             f5_vocab=env.get("F5_VOCAB_FILE", "F5TTS_v1_Base/vocab.txt"),
             vocos_repo=env.get("VOCOS_REPO", "charactr/vocos-mel-24khz"),
             align_repos={
-                language: env.get(f"ALIGN_MODEL_{language.upper()}", "facebook/wav2vec2-base-960h")
-                for language in ALIGN_LANGUAGES
+                language: env.get(f"ALIGN_MODEL_{language.upper()}") or default_align_model(language)
+                for language in languages
             },
         )
 
 
 class WeightsMissing(Exception):
     pass
+
+
+def default_align_model(language: str) -> str:
+    """WhisperX's table of wav2vec2 CTC models; English uses the Hugging Face copy of its torchaudio default."""
+    if language == "en":
+        return "facebook/wav2vec2-base-960h"
+    from whisperx.alignment import DEFAULT_ALIGN_MODELS_HF
+
+    if language not in DEFAULT_ALIGN_MODELS_HF:
+        raise WeightsMissing(
+            f"no default alignment model for language {language!r}: set ALIGN_MODEL_{language.upper()} to a "
+            "Hugging Face wav2vec2 CTC model for it, or remove it from WORKER_ALIGN_LANGUAGES"
+        )
+    return str(DEFAULT_ALIGN_MODELS_HF[language])
 
 
 def ensure_weights(settings: Settings, source: ModelSource, download: Download, offline: bool) -> list[Path]:
@@ -97,9 +111,6 @@ def ensure_weights(settings: Settings, source: ModelSource, download: Download, 
         if any(path.is_relative_to(folder) for path in missing):
             _publish_folder(folder, lambda staging, files=files: _fetch_all(files, staging, download))
             published.append(folder)
-    if any(path.is_relative_to(layout.nltk_data_dir) for path in missing):
-        _publish_folder(layout.nltk_data_dir, _fetch_punkt)
-        published.append(layout.nltk_data_dir)
     return published
 
 
@@ -119,13 +130,6 @@ def _fetch_first(repo: str, names: tuple[str, ...], staging: Path, download: Dow
         except FileNotFoundError:
             continue
     raise FileNotFoundError(f"{repo} has none of {', '.join(names)}")
-
-
-def _fetch_punkt(staging: Path) -> None:
-    import nltk
-
-    if not nltk.download("punkt_tab", download_dir=str(staging), quiet=True, raise_on_error=True):
-        raise OSError("nltk could not download punkt_tab")
 
 
 def _publish_folder(folder: Path, fill: Callable[[Path], None]) -> None:
@@ -167,7 +171,8 @@ def main() -> int:
     settings = Settings.from_env()
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     try:
-        published = ensure_weights(settings, ModelSource.from_env(), hub_download, offline)
+        source = ModelSource.from_env(languages=settings.align_languages)
+        published = ensure_weights(settings, source, hub_download, offline)
     except WeightsMissing as error:
         print(f"weights: {error}", file=sys.stderr)
         return 4

@@ -1,0 +1,161 @@
+"""Word timings from a wav2vec2 CTC model: one alignment segment per TTS chunk, the known text, no transcription.
+
+Text is prepared exactly as WhisperX prepares it (lower case, spaces as the model's `|` word delimiter, any
+character the model does not know matched by a wildcard that takes the best non-blank score of each frame), the
+model runs once per chunk, and `alignment.ctc.forced_align` finds the path `whisperx.align` would find, without
+its per-frame Python loop. Words keep their punctuation; a word whose characters cannot be placed is given a
+time between its neighbours and flagged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from alignment import AlignedChar, AlignedWord, TextSpan, fill_missing_times
+from alignment.ctc import TokenSpan, forced_align
+
+log = logging.getLogger(__name__)
+
+MODEL_SAMPLE_RATE_HZ = 16_000
+# Written without spaces between words: aligned character by character, with no word delimiter (as WhisperX).
+LANGUAGES_WITHOUT_SPACES = frozenset({"ja", "zh"})
+MIN_SAMPLES = 400  # wav2vec2's convolutional front end needs at least this many
+WORD_DELIMITER = "|"
+
+
+class Wav2Vec2Aligner:
+    """Holds one wav2vec2 CTC model per language, loaded once."""
+
+    name = "wav2vec2-ctc"
+
+    def __init__(self, models: Mapping[str, tuple[object, dict[str, int]]], device: str) -> None:
+        self._models = dict(models)  # language → (model, vocabulary: lower-case character → id)
+        self._device = device
+
+    @classmethod
+    def load(cls, model_dirs: Mapping[str, Path], device: str) -> Wav2Vec2Aligner:
+        """Load each language's Hugging Face wav2vec2 CTC folder (weights, config, vocab.json) from disk."""
+        from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+
+        models = {}
+        for language, model_dir in model_dirs.items():
+            tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+            model = Wav2Vec2ForCTC.from_pretrained(str(model_dir), local_files_only=True).to(device).eval()
+            vocabulary = {token.lower(): index for token, index in tokenizer.get_vocab().items()}
+            models[language] = (model, vocabulary)
+        return cls(models, device)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self._models)
+
+    def align(
+        self,
+        samples: np.ndarray,
+        sample_rate_hz: int,
+        spans: Sequence[TextSpan],
+        language: str,
+        characters: bool = False,
+    ) -> list[AlignedWord]:
+        import torch
+        import torchaudio.functional as AF
+
+        model, vocabulary = self._models[language]
+        audio = AF.resample(torch.from_numpy(samples), sample_rate_hz, MODEL_SAMPLE_RATE_HZ)
+        aligned: list[AlignedWord] = []
+        for span in spans:
+            words = span.text.split()
+            if not words:
+                continue
+            first = int(span.start_s * MODEL_SAMPLE_RATE_HZ)
+            last = int(span.end_s * MODEL_SAMPLE_RATE_HZ)
+            emission = self._log_probs(model, audio[first:last])
+            delimit = language not in LANGUAGES_WITHOUT_SPACES
+            aligned += _align_words(words, emission, vocabulary, span, characters, delimit)
+        return aligned
+
+    def _log_probs(self, model: object, waveform: object) -> np.ndarray:
+        import torch
+
+        segment = waveform.unsqueeze(0)  # type: ignore[attr-defined]
+        if segment.shape[-1] < MIN_SAMPLES:
+            segment = torch.nn.functional.pad(segment, (0, MIN_SAMPLES - segment.shape[-1]))
+        with torch.inference_mode():
+            logits = model(segment.to(self._device)).logits  # type: ignore[operator]
+            return torch.log_softmax(logits, dim=-1)[0].float().cpu().numpy()
+
+
+def prepare_tokens(
+    words: Sequence[str], vocabulary: Mapping[str, int], delimit_words: bool = True
+) -> tuple[list[str], list[str], list[int | None], bool]:
+    """What to align: each token's model character and original character, the word it belongs to (None for a
+    delimiter), and whether any character is unknown to the model.
+
+    Mirrors WhisperX: lower case; the space between words becomes the delimiter if the model has one; any other
+    character the model lacks is kept and later matched by a wildcard.
+    """
+    model_chars: list[str] = []
+    original: list[str] = []
+    owners: list[int | None] = []
+    for index, word in enumerate(words):
+        if index and delimit_words and WORD_DELIMITER in vocabulary:
+            model_chars.append(WORD_DELIMITER)
+            original.append(" ")
+            owners.append(None)
+        for char in word:
+            lowered = char.lower()
+            model_chars.append(lowered if len(lowered) == 1 else char)
+            original.append(char)
+            owners.append(index)
+    return model_chars, original, owners, any(char not in vocabulary for char in model_chars)
+
+
+def _align_words(
+    words: list[str],
+    emission: np.ndarray,
+    vocabulary: Mapping[str, int],
+    span: TextSpan,
+    characters: bool,
+    delimit_words: bool = True,
+) -> list[AlignedWord]:
+    chars, original, owners, has_unknown = prepare_tokens(words, vocabulary, delimit_words)
+    blank_id = vocabulary.get("[pad]", vocabulary.get("<pad>", 0))
+    if has_unknown:  # a wildcard column: the best non-blank score of each frame
+        others = np.delete(emission, blank_id, axis=1)
+        emission = np.concatenate([emission, others.max(axis=1, keepdims=True)], axis=1)
+    wildcard = emission.shape[1] - 1
+    tokens = [vocabulary.get(char, wildcard) for char in chars]
+    path = forced_align(emission, tokens, blank_id) if len(tokens) <= emission.shape[0] else None
+    if path is None:
+        log.warning("a chunk's text does not fit its audio; its %d words are interpolated", len(words))
+    seconds_per_frame = (span.end_s - span.start_s) / emission.shape[0]
+
+    by_word: list[list[tuple[str, TokenSpan]]] = [[] for _ in words]
+    for token_span in path or []:
+        owner = owners[token_span.index]
+        if owner is not None:
+            by_word[owner].append((original[token_span.index], token_span))
+    starts = [span.start_s + pieces[0][1].start_frame * seconds_per_frame if pieces else None for pieces in by_word]
+    ends = [span.start_s + pieces[-1][1].end_frame * seconds_per_frame if pieces else None for pieces in by_word]
+    times = fill_missing_times(words, starts, ends, span)
+
+    result = []
+    for word, pieces, (start_s, end_s, interpolated) in zip(words, by_word, times, strict=True):
+        score = None if interpolated else float(np.mean([piece.score for _, piece in pieces]))
+        char_times = None
+        if characters and not interpolated:
+            char_times = tuple(
+                AlignedChar(
+                    char,
+                    span.start_s + piece.start_frame * seconds_per_frame,
+                    span.start_s + piece.end_frame * seconds_per_frame,
+                    piece.score,
+                )
+                for char, piece in pieces
+            )
+        result.append(AlignedWord(word, start_s, end_s, score, interpolated, char_times))
+    return result
