@@ -3,8 +3,9 @@
 WhisperX (after torchaudio's tutorial) scores a path in which each token is emitted at one frame and every
 other frame is blank, and finds the best one with a trellis walked frame by frame, then backtracked with a
 tensor `.item()` per frame. This module runs the same recurrence with the same float32 operations in the same
-order, vectorised over tokens, and keeps only what the backtrack needs (one decision bit per cell and the last
-column) instead of the whole score trellis; the backtrack then walks plain arrays. Same inputs, same path.
+order, vectorised over tokens and skipping the cells no path can have reached yet (they stay -inf there too),
+and keeps only what the backtrack needs (one decision per cell and the last column) instead of the whole score
+trellis; the backtrack then walks plain arrays. Same inputs, same path.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ def forced_align(log_probs: np.ndarray, tokens: list[int], blank_id: int) -> lis
     frames, count = emission.shape[0], len(tokens)
     if count == 0 or frames == 0:
         return None
-    token_ids = np.asarray(tokens, dtype=np.int64)
-    blank = emission[:, blank_id]
-    token_scores = emission[:, token_ids]  # [frames, tokens]
+    token_ids = np.asarray(tokens, dtype=np.intp)
+    blank = emission[:, blank_id].copy()
 
     # trellis[t, 0] is the all-blank prefix; WhisperX fills it with a float32 cumulative sum, then overwrites its
     # last `count` rows with +inf and row 0's token cells with -inf. Same here.
@@ -47,14 +47,20 @@ def forced_align(log_probs: np.ndarray, tokens: list[int], blank_id: int) -> lis
 
     row = np.full(count + 1, -np.inf, dtype=np.float32)
     row[0] = first_column[0]
-    changed = np.empty((frames, count), dtype=np.bool_)  # changed[t, j-1]: cell (t+1, j) came from (t, j-1)
+    changed = np.zeros((frames, count), dtype=np.bool_)  # changed[t, j-1]: cell (t+1, j) came from (t, j-1)
     last_column = np.empty(frames + 1, dtype=np.float32)
     last_column[0] = row[count]
+    stay = np.empty(count, dtype=np.float32)
+    change = np.empty(count, dtype=np.float32)
+    scores = np.empty(count, dtype=np.float32)
     for t in range(frames):
-        stay = row[1:] + blank[t]
-        change = row[:-1] + token_scores[t]
-        np.greater(change, stay, out=changed[t])
-        row[1:] = np.maximum(stay, change)
+        # Only tokens 1..t+1 can have been reached by frame t+1; the cells beyond stay -inf, as in WhisperX.
+        width = min(count, t + 1)
+        np.take(emission[t], token_ids[:width], out=scores[:width])
+        np.add(row[1 : width + 1], blank[t], out=stay[:width])
+        np.add(row[:width], scores[:width], out=change[:width])
+        np.greater(change[:width], stay[:width], out=changed[t, :width])
+        np.maximum(stay[:width], change[:width], out=row[1 : width + 1])
         row[0] = first_column[t + 1]
         last_column[t + 1] = row[count]
     return _backtrack(changed, last_column, emission, token_ids, blank_id)
