@@ -89,7 +89,7 @@ def s3_env(server: SeaweedS3, bucket: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def loaded_models(tiny_volume: Path):  # type: ignore[no-untyped-def]
-    """The tiny models loaded once through the worker's real start-up code."""
+    """The tiny models (and eSpeak NG, PocketSphinx) loaded once through the worker's real start-up code."""
     from worker.settings import Settings
     from worker.startup import load_models
 
@@ -102,6 +102,7 @@ def local_pipeline(loaded_models, tmp_path: Path):  # type: ignore[no-untyped-de
     from storage.local import LocalStorage
     from worker.pipeline import Pipeline
 
-    synthesizer, aligner = loaded_models
     (tmp_path / "scratch").mkdir()
-    return Pipeline(synthesizer, aligner, LocalStorage(tmp_path / "output"), work_dir=tmp_path / "scratch")
+    return Pipeline(
+        loaded_models.engines, loaded_models.aligners, LocalStorage(tmp_path / "output"), work_dir=tmp_path / "scratch"
+    )

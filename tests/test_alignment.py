@@ -132,7 +132,7 @@ def test_whole_chunks_get_the_same_word_times_as_whisperx_align(loaded_models, t
 
     from tests.punkt import write_punkt
 
-    _, aligner = loaded_models
+    aligner = loaded_models.aligners["wav2vec2"]
     model, vocabulary = aligner._models["en"]
     metadata = {"language": "en", "dictionary": vocabulary, "type": "huggingface"}
     write_punkt(tmp_path / "nltk_data")
@@ -172,7 +172,7 @@ def test_whole_chunks_get_the_same_word_times_as_whisperx_align(loaded_models, t
     ],
 )
 def test_edge_cases_give_every_word_a_time_inside_its_chunk(loaded_models, text, audio_s):
-    _, aligner = loaded_models
+    aligner = loaded_models.aligners["wav2vec2"]
     samples = np.zeros(int(24000 * audio_s), dtype=np.float32)  # silence
     words = aligner.align(samples, 24000, [TextSpan(text, 0.0, audio_s)], "en")
     assert [word.text for word in words] == text.split()
@@ -186,7 +186,7 @@ def test_edge_cases_give_every_word_a_time_inside_its_chunk(loaded_models, text,
 
 @pytest.mark.slow
 def test_an_empty_chunk_and_character_timings(loaded_models):
-    _, aligner = loaded_models
+    aligner = loaded_models.aligners["wav2vec2"]
     samples = (np.random.default_rng(0).standard_normal(24000 * 2) * 0.1).astype(np.float32)
     spans = [TextSpan("", 0.0, 0.5), TextSpan("Café noir", 0.5, 2.0)]
     words = aligner.align(samples, 24000, spans, "en", characters=True)

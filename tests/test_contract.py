@@ -34,7 +34,10 @@ def test_a_minimal_job_gets_the_documented_defaults():
         ([], "invalid_input: input: must be a JSON object, got list"),
         ({"voice": VOICE}, "invalid_input: text: is required"),
         ({"text": "   ", "voice": VOICE}, "invalid_input: text: must contain at least one word"),
-        ({"text": "Hi"}, "invalid_input: voice: is required"),
+        (
+            {"text": "Hi", "tts": {"engine": "f5"}},
+            "invalid_input: voice: is required by the f5 engine: give voice.base64 or voice.url, and voice.text",
+        ),
         ({"text": "Hi", "voice": {"text": "x"}}, "invalid_input: voice: give exactly one of base64 or url (got none)"),
         (
             {"text": "Hi", "voice": {**VOICE, "base64": "AAAA"}},

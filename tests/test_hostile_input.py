@@ -34,8 +34,9 @@ json_values = st.recursive(
 def harness(loaded_models, tmp_path_factory):  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("hostile")
     (tmp / "scratch").mkdir()
-    synthesizer, aligner = loaded_models
-    pipeline = Pipeline(synthesizer, aligner, LocalStorage(tmp / "output"), work_dir=tmp / "scratch")
+    pipeline = Pipeline(
+        loaded_models.engines, loaded_models.aligners, LocalStorage(tmp / "output"), work_dir=tmp / "scratch"
+    )
     clip = base64.b64encode(make_clip(tmp / "voice.wav", duration_s=1.0).read_bytes()).decode()
     return make_handler(pipeline), tmp / "scratch", clip
 

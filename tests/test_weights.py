@@ -60,8 +60,8 @@ def test_missing_models_are_fetched_into_place_and_load_with_the_real_loaders(ti
     assert not list(settings.layout.models_dir.rglob(".tmp-*"))
     # arch.json is not part of a real release: give the tiny checkpoint its shape the way a fine-tune would.
     shutil.copy(tiny_volume / "f5tts-worker/models/f5/F5TTS_v1_Base/arch.json", settings.layout.f5_dir("F5TTS_v1_Base"))
-    synthesizer, aligner = load_models(settings)
-    assert synthesizer.name == "F5-TTS/F5TTS_v1_Base" and aligner.languages == ("en",)
+    models = load_models(settings)
+    assert models.engines["f5"].name == "F5-TTS/F5TTS_v1_Base" and models.aligners["wav2vec2"].languages == ("en",)
 
     requests.clear()
     assert ensure_weights(settings, SOURCE, download, offline=False) == []

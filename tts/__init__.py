@@ -1,6 +1,7 @@
 """Speech synthesis: text in a reference voice → audio, with the sample span of every text chunk.
 
-`SpeechSynthesizer` is the interface the pipeline uses; `tts.f5.F5Synthesizer` is the F5-TTS implementation.
+`SpeechSynthesizer` is the interface the pipeline uses: `tts.f5.F5Synthesizer` clones the reference voice with
+F5-TTS; `tts.espeak.EspeakSynthesizer` speaks with eSpeak NG anywhere, without weights, and times its own words.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from alignment import AlignedWord
 
 __all__ = ["ChunkSpan", "ReferenceVoice", "Speech", "SpeechSynthesizer", "SynthesisOptions"]
 
@@ -34,6 +37,7 @@ class SynthesisOptions:
     sway_sampling_coef: float = -1.0
     seed: int = 0
     cross_fade_s: float = 0.15
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Speech:
     samples: np.ndarray  # mono float32
     sample_rate_hz: int
     chunks: tuple[ChunkSpan, ...]
+    word_times: tuple[AlignedWord, ...] | None = None  # engines that know when each word is spoken say so
 
     @property
     def duration_s(self) -> float:
@@ -64,4 +69,4 @@ class SpeechSynthesizer(Protocol):
     name: str
     sample_rate_hz: int
 
-    def synthesize(self, text: str, voice: ReferenceVoice, options: SynthesisOptions) -> Speech: ...
+    def synthesize(self, text: str, voice: ReferenceVoice | None, options: SynthesisOptions) -> Speech: ...

@@ -66,10 +66,12 @@ class F5Synthesizer:
         vocoder = load_vocoder("vocos", is_local=True, local_path=str(vocos_dir), device=device)
         return cls(model, vocoder, device, name=f"F5-TTS/{model_dir.name}")
 
-    def synthesize(self, text: str, voice: ReferenceVoice, options: SynthesisOptions) -> Speech:
+    def synthesize(self, text: str, voice: ReferenceVoice | None, options: SynthesisOptions) -> Speech:
         import torch
         from f5_tts.infer.utils_infer import infer_batch_process
 
+        if voice is None:
+            raise ValueError("F5-TTS clones a reference voice: it needs one")
         if voice.sample_rate_hz != SAMPLE_RATE_HZ:
             raise ValueError(f"reference voice must be decoded at {SAMPLE_RATE_HZ} Hz")
         reference = torch.from_numpy(voice.samples).unsqueeze(0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from worker.errors import InvalidInput
 
@@ -44,8 +44,13 @@ class VoiceInput(_Strict):
 
 
 class TTSOptions(_Strict):
-    """How F5-TTS speaks."""
+    """Which engine speaks, and how."""
 
+    engine: Literal["f5", "espeak"] | None = Field(
+        None,
+        description="f5: F5-TTS clones the voice (GPU); espeak: eSpeak NG, no cloning, runs anywhere. "
+        "Default: the worker's profile (f5, or espeak in the offline profile).",
+    )
     speed: Annotated[float, Field(ge=0.3, le=3.0, description="Speaking rate; 1.0 is the voice's own pace.")] = 1.0
     nfe_step: Annotated[int, Field(ge=4, le=128, description="Flow-matching steps: fewer is faster.")] = 32
     cfg_strength: Annotated[float, Field(ge=0.0, le=10.0, description="Classifier-free guidance.")] = 2.0
@@ -151,6 +156,11 @@ class OutputOptions(_Strict):
 class AlignmentOptions(_Strict):
     """What the word alignment reports."""
 
+    aligner: Literal["auto", "wav2vec2", "pocketsphinx", "engine"] = Field(
+        "auto",
+        description="auto: the engine's own word timings if it has them (espeak), else wav2vec2 for the language, "
+        "else pocketsphinx (English).",
+    )
     characters: bool = Field(False, description="Also return each character's start and end in `words[].chars`.")
 
 
@@ -158,12 +168,15 @@ class SynthesisJob(_Strict):
     """One text spoken in one voice, with subtitles."""
 
     text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="What to say.")
-    voice: VoiceInput = Field(..., description="The reference voice to clone.")
     language: str = Field(
         "en", pattern=r"^[a-z]{2,3}$", description="Language of the text: picks the alignment model (en, de, fr, …)."
     )
     alignment: AlignmentOptions = Field(default_factory=lambda: AlignmentOptions())
     tts: TTSOptions = Field(default_factory=TTSOptions)
+    # After `tts`, so its check can see the engine.
+    voice: VoiceInput | None = Field(
+        None, validate_default=True, description="The reference voice to clone (the f5 engine needs one)."
+    )
     audio: AudioOptions = Field(default_factory=AudioOptions)
     subtitles: SubtitleOptions = Field(default_factory=SubtitleOptions)
     output: OutputOptions = Field(default_factory=OutputOptions)
@@ -174,6 +187,14 @@ class SynthesisJob(_Strict):
         if not text.split():
             raise ValueError("must contain at least one word")
         return text
+
+    @field_validator("voice")
+    @classmethod
+    def _voice_for_cloning(cls, voice: VoiceInput | None, info: ValidationInfo) -> VoiceInput | None:
+        tts = info.data.get("tts")
+        if voice is None and tts is not None and tts.engine == "f5":
+            raise ValueError("is required by the f5 engine: give voice.base64 or voice.url, and voice.text")
+        return voice
 
 
 def parse_job(raw_input: Any) -> SynthesisJob:

@@ -11,7 +11,7 @@ import logging
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,48 +80,59 @@ class _StageClock:
 class Pipeline:
     def __init__(
         self,
-        synthesizer: SpeechSynthesizer,
-        aligner: Aligner,
+        engines: Mapping[str, SpeechSynthesizer],
+        aligners: Mapping[str, Aligner],
         storage: Storage,
+        default_engine: str = "f5",
         work_dir: Path | None = None,
         url_policy: AddressPolicy | None = None,
     ) -> None:
-        self.synthesizer = synthesizer
-        self.aligner = aligner
+        self.engines = dict(engines)
+        self.aligners = dict(aligners)
         self.storage = storage
+        self.default_engine = default_engine
         self.work_dir = work_dir
         self.url_policy = url_policy or AddressPolicy()
 
     @classmethod
     def load(cls, settings: Settings) -> Pipeline:
-        """Load the models from the volume and connect storage. Raises ModelError naming what is missing."""
+        """Load the models for the settings' profile and connect storage. Raises ModelError naming what is
+        missing."""
         from worker.startup import load_models, open_storage
 
-        synthesizer, aligner = load_models(settings)
-        policy = AddressPolicy.from_setting(settings.url_allow_networks)
-        return cls(synthesizer, aligner, open_storage(settings), url_policy=policy)
+        models = load_models(settings)
+        return cls(
+            models.engines,
+            models.aligners,
+            open_storage(settings),
+            default_engine=settings.default_engine,
+            url_policy=AddressPolicy.from_setting(settings.url_allow_networks),
+        )
 
     def run(self, job: SynthesisJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
-        if job.language not in self.aligner.languages:
-            loaded = ",".join(self.aligner.languages)
-            raise InvalidInput(
-                "language",
-                f"no alignment model is loaded for {job.language!r}; add it to the worker's "
-                f"WORKER_ALIGN_LANGUAGES (now {loaded}) and restart it",
-            )
+        engine_name = job.tts.engine or self.default_engine
+        synthesizer = self._engine(engine_name, job)
+        aligner_choice = self._choose_aligner(job, engine_name)
+        warnings = []
+        if engine_name == "espeak" and job.voice is not None:
+            warnings.append("voice is ignored: the espeak engine does not clone voices (use tts.engine f5)")
         clock = _StageClock(report)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="f5job-", dir=self.work_dir) as scratch:
             work = Path(scratch)
             with clock.stage("voice"):
-                voice = load_voice(job.voice, work, self.synthesizer.sample_rate_hz, self.url_policy)
+                voice = None
+                if engine_name == "f5" and job.voice is not None:
+                    voice = load_voice(job.voice, work, synthesizer.sample_rate_hz, self.url_policy)
             spoken_text = " ".join(job.text.split())
             seed = job.tts.seed if job.tts.seed is not None else secrets.randbelow(2**31)
             with clock.stage("tts"):
-                options = SynthesisOptions(**job.tts.model_dump(exclude={"seed"}), seed=seed)
-                speech = self._synthesize(spoken_text, voice, options)
+                tts_options = job.tts.model_dump(exclude={"seed", "engine"})
+                options = SynthesisOptions(**tts_options, seed=seed, language=job.language)
+                speech = self._synthesize(synthesizer, spoken_text, voice, options)
             with clock.stage("alignment"):
-                words = self._align(speech, job.language, job.alignment.characters)
+                aligner_name, words = self._align(speech, job, aligner_choice)
+            warnings += _warnings(words)
             with clock.stage("subtitles"):
                 subtitle_files = self._write_subtitles(words, job, work, speech.duration_s)
                 audio_path = work / f"speech.{job.audio.format}"
@@ -142,10 +153,26 @@ class Pipeline:
                     for kind, path in subtitle_files.items()
                 }
         clock.timings_s["total"] = round(time.perf_counter() - started, 3)
-        return _result(job, speech, words, stored_audio, out_rate_hz, stored_subtitles, seed, clock.timings_s, self)
+        used = ModelNames(tts=synthesizer.name, aligner=aligner_name, storage=self.storage.name)
+        return _result(
+            job, speech, words, stored_audio, out_rate_hz, stored_subtitles, seed, clock.timings_s, used, warnings
+        )
 
-    def _synthesize(self, text: str, voice: Any, options: SynthesisOptions) -> Speech:
-        speech = self.synthesizer.synthesize(text, voice, options)
+    def _engine(self, name: str, job: SynthesisJob) -> SpeechSynthesizer:
+        if name not in self.engines:
+            raise InvalidInput(
+                "tts.engine", f"{name!r} is not loaded on this worker (it has {', '.join(self.engines)})"
+            )
+        if name == "f5" and job.voice is None:
+            raise InvalidInput("voice", "is required by the f5 engine: give voice.base64 or voice.url and voice.text")
+        if name == "espeak":
+            espeak = self.engines[name]
+            if not espeak.has_language(job.language):  # type: ignore[attr-defined]
+                raise InvalidInput("language", f"eSpeak NG has no voice for {job.language!r}")
+        return self.engines[name]
+
+    def _synthesize(self, synthesizer: SpeechSynthesizer, text: str, voice: Any, options: SynthesisOptions) -> Speech:
+        speech = synthesizer.synthesize(text, voice, options)
         chunk_words = [word for chunk in speech.chunks for word in chunk.text.split()]
         if chunk_words != text.split():
             raise InternalError("the text chunks do not add up to the text; please report this")
@@ -153,10 +180,44 @@ class Pipeline:
             raise ModelError("the speech model produced no audio for this text")
         return speech
 
-    def _align(self, speech: Speech, language: str, characters: bool) -> list[AlignedWord]:
+    def _choose_aligner(self, job: SynthesisJob, engine_name: str) -> str:
+        """Decided before any audio is made, so a job that cannot be timed fails at once."""
+        choice, language = job.alignment.aligner, job.language
+        engine_times_words = engine_name == "espeak"
+        if choice == "engine":
+            if not engine_times_words:
+                raise InvalidInput("alignment.aligner", "the f5 engine reports no word timings: use auto or wav2vec2")
+            return "engine"
+        if choice == "auto":
+            if engine_times_words and not job.alignment.characters:
+                return "engine"
+            wav2vec2 = self.aligners.get("wav2vec2")
+            if wav2vec2 is not None and language in wav2vec2.languages:
+                return "wav2vec2"
+            pocketsphinx = self.aligners.get("pocketsphinx")
+            if pocketsphinx is not None and language in pocketsphinx.languages:
+                return "pocketsphinx"
+            loaded = ",".join(wav2vec2.languages) if wav2vec2 is not None else "none"
+            raise InvalidInput(
+                "language",
+                f"no alignment model is loaded for {language!r}; add it to the worker's WORKER_ALIGN_LANGUAGES "
+                f"(now {loaded}) and restart it",
+            )
+        aligner = self.aligners.get(choice)
+        if aligner is None:
+            raise InvalidInput("alignment.aligner", f"{choice} is not loaded on this worker (profile without it)")
+        if language not in aligner.languages:
+            raise InvalidInput("alignment.aligner", f"{choice} has no model for {language!r}")
+        return choice
+
+    def _align(self, speech: Speech, job: SynthesisJob, choice: str) -> tuple[str, list[AlignedWord]]:
+        if choice == "engine":
+            assert speech.word_times is not None  # noqa: S101 (only engines that time their words get here)
+            return "engine", list(speech.word_times)
+        aligner = self.aligners[choice]
         rate = speech.sample_rate_hz
         spans = [TextSpan(chunk.text, chunk.start_sample / rate, chunk.end_sample / rate) for chunk in speech.chunks]
-        return self.aligner.align(speech.samples, rate, spans, language, characters=characters)
+        return aligner.name, aligner.align(speech.samples, rate, spans, job.language, job.alignment.characters)
 
     @staticmethod
     def _write_subtitles(words: list[AlignedWord], job: SynthesisJob, work: Path, duration_s: float) -> dict[str, Path]:
@@ -198,7 +259,8 @@ def _result(
     stored_subtitles: dict[str, StoredObject],
     seed: int,
     timings_s: dict[str, float],
-    pipeline: Pipeline,
+    used: ModelNames,
+    warnings: list[str],
 ) -> dict[str, Any]:
     rate = speech.sample_rate_hz
     scores = [word.score for word in words if word.score is not None]
@@ -247,9 +309,9 @@ def _result(
             mean_score=round(sum(scores) / len(scores), 3) if scores else None,
             interpolated_words=sum(word.interpolated for word in words),
         ),
-        models=ModelNames(tts=pipeline.synthesizer.name, aligner=pipeline.aligner.name, storage=pipeline.storage.name),
+        models=used,
         timings_s=timings_s,
-        warnings=_warnings(words),
+        warnings=warnings,
     )
     return result.model_dump(mode="json")
 

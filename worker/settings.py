@@ -51,6 +51,11 @@ class Settings:
     log_level: str
     url_allow_networks: str  # CIDRs voice URLs may reach besides the public internet (worker.fetch)
     align_languages: tuple[str, ...] = ("en",)  # an alignment model is loaded for each
+    profile: str = "full"  # full: F5-TTS + wav2vec2 from the volume; offline: eSpeak NG + PocketSphinx only
+
+    @property
+    def default_engine(self) -> str:
+        return "espeak" if self.profile == "offline" else "f5"
 
     @property
     def layout(self) -> VolumeLayout:
@@ -73,6 +78,7 @@ class Settings:
             log_level=env.get("WORKER_LOG_LEVEL", "INFO").upper(),
             url_allow_networks=_networks(env.get("WORKER_URL_ALLOW_NETWORKS", "")),
             align_languages=_languages(env.get("WORKER_ALIGN_LANGUAGES", "en")),
+            profile=_profile(env.get("WORKER_PROFILE", "full")),
         )
 
 
@@ -123,3 +129,9 @@ def _languages(value: str) -> tuple[str, ...]:
     if not languages or not all(code.isalpha() and 2 <= len(code) <= 3 for code in languages):
         raise SettingsError(f"WORKER_ALIGN_LANGUAGES={value!r}: use language codes like en or en,de,fr")
     return languages
+
+
+def _profile(value: str) -> str:
+    if value.lower() not in ("full", "offline"):
+        raise SettingsError(f"WORKER_PROFILE={value!r}: use full (F5-TTS + wav2vec2) or offline (eSpeak NG)")
+    return value.lower()

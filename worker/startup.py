@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from alignment import Aligner
+from alignment.pocketsphinx_aligner import PocketsphinxAligner
 from alignment.wav2vec2 import Wav2Vec2Aligner
 from storage import Storage
 from storage.local import LocalStorage
 from storage.s3 import S3Storage
+from tts import SpeechSynthesizer
+from tts.espeak import EspeakSynthesizer
 from tts.f5 import F5Synthesizer
 from worker.errors import ModelError
 from worker.settings import Settings
@@ -20,7 +25,8 @@ log = logging.getLogger(__name__)
 
 HOW_TO_FILL = (
     "start the worker through the bootstrap (python -m bootstrap), which downloads the weights once, "
-    "or build random-weight test models with scripts/tiny_volume.py"
+    "build random-weight test models with scripts/tiny_volume.py, "
+    "or run the offline profile (WORKER_PROFILE=offline), which needs no weights"
 )
 
 
@@ -53,7 +59,28 @@ def missing_models(settings: Settings) -> list[Path]:
     return missing
 
 
-def load_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Aligner]:
+@dataclass(frozen=True)
+class Models:
+    """Every engine and aligner this worker serves, by the name jobs use."""
+
+    engines: Mapping[str, SpeechSynthesizer]
+    aligners: Mapping[str, Aligner]
+
+
+def load_models(settings: Settings) -> Models:
+    """The full profile loads F5-TTS and wav2vec2 from the volume (and fails if they are missing); the offline
+    profile needs nothing but the wheels. eSpeak NG and PocketSphinx are always there: they weigh nothing."""
+    with phase("eSpeak NG + PocketSphinx load"):
+        engines: dict[str, SpeechSynthesizer] = {"espeak": EspeakSynthesizer()}
+        aligners: dict[str, Aligner] = {"pocketsphinx": PocketsphinxAligner()}
+    if settings.profile == "offline":
+        log.info("start-up: offline profile: eSpeak NG speaks, PocketSphinx or eSpeak's own events time the words")
+        return Models(engines, aligners)
+    synthesizer, wav2vec2 = _load_volume_models(settings)
+    return Models({**engines, "f5": synthesizer}, {**aligners, "wav2vec2": wav2vec2})
+
+
+def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Aligner]:
     missing = missing_models(settings)
     if missing:
         # Files went missing after the weights were fetched: let the next bootstrap fetch them again.

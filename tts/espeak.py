@@ -1,0 +1,158 @@
+"""eSpeak NG through its C library (shipped with its voices in the `espeakng-loader` wheel): speech anywhere,
+no GPU, no weights, no network, and exact word timings from the library's own WORD events.
+
+It does not clone voices; `voice` is ignored (the pipeline says so in the result's warnings). eSpeak's
+`language` is its voice name: en, en-us, de, fr, es, …; `speed` scales its default 175 words per minute.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+import numpy as np
+
+from alignment import AlignedWord, TextSpan, fill_missing_times
+from tts import ChunkSpan, ReferenceVoice, Speech, SynthesisOptions
+
+AUDIO_OUTPUT_SYNCHRONOUS = 2
+INITIALIZE_DONT_EXIT = 0x8000
+CHARS_UTF8 = 1
+PARAMETER_RATE = 1
+EVENT_LIST_TERMINATED, EVENT_WORD = 0, 1
+DEFAULT_WORDS_PER_MINUTE = 175
+SILENCE_FRAME_S = 0.01
+SILENCE_RMS = 300  # int16 units: quieter 10 ms frames at a word's tail are not part of the word
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [  # noqa: RUF012 (ctypes' declaration)
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),  # 1-based, in characters
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),  # ms
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    ]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+
+
+class EspeakSynthesizer:
+    name = "espeak-ng"
+
+    def __init__(self) -> None:
+        import espeakng_loader
+
+        self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self._lib.espeak_Initialize.restype = ctypes.c_int
+        self.sample_rate_hz = self._lib.espeak_Initialize(
+            AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), INITIALIZE_DONT_EXIT
+        )
+        if self.sample_rate_hz <= 0:
+            raise RuntimeError("eSpeak NG could not start (its data folder is missing?)")
+        self._pieces: list[np.ndarray] = []
+        self._words: list[tuple[int, int]] = []  # (character offset, sample)
+        self._callback = _CALLBACK(self._collect)  # kept referenced: the library calls it
+        self._lib.espeak_SetSynthCallback(self._callback)
+        self._lock = threading.Lock()  # the library holds one global synthesis state
+
+    def has_language(self, language: str) -> bool:
+        with self._lock:
+            return self._lib.espeak_SetVoiceByName(language.encode()) == 0
+
+    def synthesize(self, text: str, voice: ReferenceVoice | None, options: SynthesisOptions) -> Speech:
+        encoded = text.encode("utf-8")
+        with self._lock:
+            if self._lib.espeak_SetVoiceByName(options.language.encode()) != 0:
+                raise ValueError(f"eSpeak NG has no voice for language {options.language!r}")
+            rate = round(DEFAULT_WORDS_PER_MINUTE * options.speed)
+            self._lib.espeak_SetParameter(PARAMETER_RATE, max(80, min(rate, 450)), 0)
+            self._pieces, self._words = [], []
+            buffer = ctypes.create_string_buffer(encoded)
+            status = self._lib.espeak_Synth(buffer, len(encoded) + 1, 0, 0, 0, CHARS_UTF8, None, None)
+            self._lib.espeak_Synchronize()
+            if status != 0:
+                raise RuntimeError(f"eSpeak NG failed to synthesize (status {status})")
+            pcm = np.concatenate(self._pieces) if self._pieces else np.zeros(0, dtype=np.int16)
+            events = list(self._words)
+        samples = pcm.astype(np.float32) / 32768.0
+        duration_s = len(samples) / self.sample_rate_hz
+        words = word_times(text, events, pcm, self.sample_rate_hz)
+        return Speech(
+            samples=samples,
+            sample_rate_hz=self.sample_rate_hz,
+            chunks=(ChunkSpan(text=" ".join(text.split()), start_sample=0, end_sample=len(samples)),),
+            word_times=tuple(words) if duration_s > 0 else None,
+        )
+
+    def _collect(self, wave: ctypes.Array, count: int, events: ctypes.Array) -> int:
+        if count > 0:
+            self._pieces.append(np.ctypeslib.as_array(wave, shape=(count,)).copy())
+        index = 0
+        while events[index].type != EVENT_LIST_TERMINATED:
+            event = events[index]
+            if event.type == EVENT_WORD:
+                self._words.append((event.text_position - 1, event.sample))
+            index += 1
+        return 0
+
+
+def word_times(text: str, events: list[tuple[int, int]], pcm: np.ndarray, rate_hz: int) -> list[AlignedWord]:
+    """Each whitespace word starts at its first WORD event and ends where its sound stops before the next word.
+
+    eSpeak may split a word (`eSpeak` → e, Speak: several events, the first counts) or give a word no event of
+    its own; such a word shares its predecessor's sound and is flagged.
+    """
+    words, offsets, position = text.split(), [], 0
+    for word in words:
+        position = text.index(word, position)
+        offsets.append((position, position + len(word)))
+        position += len(word)
+    starts: list[float | None] = [None] * len(words)
+    for char_offset, sample in sorted(events, key=lambda event: event[1]):
+        owner = next((index for index, (first, last) in enumerate(offsets) if first <= char_offset < last), None)
+        if owner is not None and starts[owner] is None:
+            starts[owner] = sample / rate_hz
+    duration_s = len(pcm) / rate_hz
+    known = [index for index, start in enumerate(starts) if start is not None]
+    times: list[tuple[float, float, bool]] = [(0.0, 0.0, True)] * len(words)
+    if not known:
+        times = fill_missing_times(words, starts, [None] * len(words), TextSpan(text, 0.0, duration_s))
+    event_starts = {index: float(start) for index, start in enumerate(starts) if start is not None}
+    for rank, index in enumerate(known):
+        start = event_starts[index]
+        following = known[rank + 1] if rank + 1 < len(known) else len(words)
+        end = _sound_end(pcm, rate_hz, start, event_starts.get(following, duration_s))
+        # eSpeak sometimes speaks a few words as one (no event for "it", "is" in "as it is"): the sound is
+        # shared among them by length, and the words without an event of their own are flagged.
+        group = range(index, following)
+        lengths = [max(1, len(words[member])) for member in group]
+        edges = np.cumsum([0, *lengths]) / sum(lengths)
+        for position, member in enumerate(group):
+            share = (start + (end - start) * float(edges[position]), start + (end - start) * float(edges[position + 1]))
+            times[member] = (*share, member != index)
+    for index in range(known[0] if known else 0):  # words before the first event: squeezed at the start
+        times[index] = (0.0, 0.0, True)
+    return [
+        AlignedWord(word, start, end, None if flagged else 1.0, flagged)
+        for word, (start, end, flagged) in zip(words, times, strict=True)
+    ]
+
+
+def _sound_end(pcm: np.ndarray, rate_hz: int, start_s: float, limit_s: float) -> float:
+    """The end of the last 10 ms frame louder than silence in [start, limit), or `limit` if all of it sounds."""
+    frame = max(1, int(SILENCE_FRAME_S * rate_hz))
+    first, last = int(start_s * rate_hz), int(limit_s * rate_hz)
+    segment = pcm[first:last].astype(np.float32)
+    usable = len(segment) // frame * frame
+    if usable == 0:
+        return limit_s
+    rms = np.sqrt(np.mean(segment[:usable].reshape(-1, frame) ** 2, axis=1))
+    loud = np.nonzero(rms > SILENCE_RMS)[0]
+    if len(loud) == 0:
+        return limit_s
+    return min(limit_s, (first + (int(loud[-1]) + 1) * frame) / rate_hz)
