@@ -32,7 +32,8 @@ def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
             request = parse_job(job.get("input"))
             result: dict[str, Any] = pipeline.run(request, job_id, progress_reporter(job))
         except WorkerError as error:
-            log.warning("job %s failed: %s", job_id, error)
+            # The message can quote the caller's input (an unknown field's name): the log gets the code and field.
+            log.warning("job %s failed: %s (%s)", job_id, error.code, getattr(error, "field", "-"))
             return {"error": str(error)}
         except Exception as error:  # a bug: log it for us, answer with a string, keep the worker up
             log.exception("job %s hit an internal error", job_id)
@@ -93,6 +94,9 @@ def main() -> int:
         pipeline = Pipeline.load(settings)
     except WorkerError as error:
         print(f"worker cannot start: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a model that will not load, a broken file: say what, without a traceback
+        print(f"worker cannot start: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
 
     import runpod

@@ -73,7 +73,7 @@ class PocketsphinxAligner:
             ends[index] = span.start_s + (end + 1) * FRAME_S
         times = fill_missing_times(words, starts, ends, span)
         return [
-            AlignedWord(word, start, end, None if flagged else 1.0, flagged)
+            AlignedWord(word, start, end, None, flagged)  # PocketSphinx's scores are not probabilities
             for word, (start, end, flagged) in zip(words, times, strict=True)
         ]
 

@@ -38,7 +38,11 @@ def main(argv: list[str]) -> int:
         with _Phase("environment"):
             env_dir = ensure_environment(config)
         with _Phase("housekeeping"):
-            clean_temporaries(config.envs_dir, config.temp_max_age_s)
+            # Build folders of environments, add-ons and weight downloads that a crash left behind.
+            models = config.app_dir / "models"
+            for folder in (config.envs_dir, config.addons_dir, models, models / "f5", models / "align"):
+                if folder.is_dir():
+                    clean_temporaries(folder, config.temp_max_age_s)
             if config.prune_old_envs:
                 from bootstrap.housekeeping import prune_environments
 
@@ -49,7 +53,12 @@ def main(argv: list[str]) -> int:
         return EXIT_ENVIRONMENT
 
     python = str(env_dir / "bin" / "python")
-    child_env = {**os.environ, "WORKER_ENV_USER_FILE": str(user_file), "PYTHONDONTWRITEBYTECODE": "1"}
+    child_env = {
+        **os.environ,
+        "WORKER_VOLUME": str(config.app_dir.parent),  # the handler uses the volume chosen here, fallback included
+        "WORKER_ENV_USER_FILE": str(user_file),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     if config.flash_attn_wheel:
         from bootstrap.addons import ensure_flash_attn
 

@@ -38,8 +38,11 @@ def ensure_flash_attn(config: BootstrapConfig, env_dir: Path) -> Path | None:
         environment = {**os.environ, "UV_CACHE_DIR": str(config.uv_cache_dir), "UV_LINK_MODE": "copy"}
         completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)  # noqa: S603
         if completed.returncode != 0:
-            last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-            log.warning(f"flash-attn add-on not installed ({last}); F5-TTS will use torch SDPA attention")
+            # uv's own message may quote the wheel's URL, which can carry a signature: not logged.
+            log.warning(
+                f"flash-attn add-on not installed (uv pip install exited {completed.returncode}); "
+                "F5-TTS will use torch SDPA attention"
+            )
             return None
         (staging / MARKER).write_text(json.dumps({"wheel": wheel}))
         try:

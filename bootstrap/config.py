@@ -11,8 +11,11 @@ from bootstrap import log
 APP_DIR_NAME = "f5tts-worker"
 RUNPOD_VOLUME = Path("/runpod-volume")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# What a built environment must import before it is published: the handler's heavy imports.
-DEFAULT_SMOKE_IMPORTS = "import runpod, torch, torchaudio, whisperx.alignment, f5_tts.model, boto3, ass, pydantic"
+# What a built environment must import before it is published: what the handler itself imports at start-up.
+DEFAULT_SMOKE_IMPORTS = (
+    "import runpod, torch, torchaudio, transformers, f5_tts.infer.utils_infer, vocos, boto3, pydantic, requests, "
+    "espeakng_loader, pocketsphinx"
+)
 
 
 class BootstrapConfig:

@@ -35,10 +35,16 @@ def clean_temporaries(envs_dir: Path, max_age_s: float, now: float | None = None
     return removed
 
 
-def register_user(env_dir: Path) -> Path:
-    """Mark this worker as a user of `env_dir`; the handler keeps the file fresh while it runs."""
+def register_user(env_dir: Path, now: float | None = None) -> Path:
+    """Mark this worker as a user of `env_dir`; the handler keeps the file fresh while it runs. Files of
+    workers long gone are removed."""
+    now = time.time() if now is None else now
     users = env_dir / USERS_DIR
     users.mkdir(exist_ok=True)
+    for user in users.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if now - user.stat().st_mtime > 4 * USER_STALE_S:
+                user.unlink()
     path = users / f"{os.uname().nodename}-{os.getpid()}"
     path.touch()
     return path

@@ -46,9 +46,6 @@ class Lease:
         except FileNotFoundError:
             return False
 
-    def held_by_other(self) -> bool:
-        return self.path.exists() and not self.is_stale()
-
     def release(self) -> None:
         self._stop.set()
         if self._thread is not None:

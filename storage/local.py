@@ -7,6 +7,7 @@ from pathlib import Path
 
 from storage import StoredObject
 from storage.hashing import sha256_file
+from worker.errors import StorageError
 
 
 class LocalStorage:
@@ -17,11 +18,15 @@ class LocalStorage:
     def put_file(self, path: Path, key: str, content_type: str, url_expiry_s: int) -> StoredObject:
         destination = (self.root / key).resolve()
         if not destination.is_relative_to(self.root):
-            raise ValueError(f"key {key!r} leaves the output folder")
-        destination.parent.mkdir(parents=True, exist_ok=True)
+            raise StorageError(f"key {key!r} leaves the output folder")
         partial = destination.with_name(destination.name + ".partial")
-        shutil.copyfile(path, partial)
-        partial.replace(destination)  # readers never see a half-written file
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, partial)
+            partial.replace(destination)  # readers never see a half-written file
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise StorageError(f"writing {key} to the output folder failed: {error.strerror or error}") from None
         return StoredObject(
             key=key, url=destination.as_uri(), bytes=destination.stat().st_size, sha256=sha256_file(destination)
         )

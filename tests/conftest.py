@@ -22,7 +22,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 @pytest.fixture(scope="session")
 def tiny_volume(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A volume holding tiny random-weight F5, Vocos, wav2vec2 and Punkt models in the real layout."""
+    """A volume holding tiny random-weight F5, Vocos and wav2vec2 models in the real layout."""
     from scripts.tiny_volume import build_tiny_volume
 
     volume = tmp_path_factory.mktemp("volume")

@@ -135,3 +135,26 @@ def test_per_job_choices_are_honoured_and_missing_engines_are_clear_errors(offli
     ).json()
     assert auto_german["status"] == "COMPLETED", auto_german  # eSpeak times its own words in any language
     assert np.isclose(auto_german["output"]["segments"][0]["start_s"], 0.0)
+
+
+def test_without_a_wav2vec2_model_on_the_volume_pocketsphinx_times_f5s_speech(tiny_volume, tmp_path, voice_clip):
+    import base64
+    import shutil
+
+    from storage.local import LocalStorage
+    from worker.contract import parse_job
+    from worker.pipeline import Pipeline
+    from worker.settings import Settings
+    from worker.startup import load_models
+
+    volume = tmp_path / "volume"
+    shutil.copytree(tiny_volume, volume)
+    shutil.rmtree(volume / "f5tts-worker" / "models" / "align")
+    models = load_models(Settings.from_env({"WORKER_VOLUME": str(volume), "WORKER_DEVICE": "cpu"}))
+    assert set(models.aligners) == {"pocketsphinx"} and "f5" in models.engines
+    pipeline = Pipeline(models.engines, models.aligners, LocalStorage(tmp_path / "out"), work_dir=tmp_path)
+    text = "Timed without a wav2vec2 model."
+    voice = {"base64": base64.b64encode(voice_clip.read_bytes()).decode(), "text": "A hum."}
+    job = parse_job({"text": text, "voice": voice, "tts": {"nfe_step": 4}})
+    parsed = check_result(pipeline.run(job, "no-wav2vec2", lambda _: None), text)
+    assert (parsed.models.tts, parsed.models.aligner) == ("F5-TTS/F5TTS_v1_Base", "pocketsphinx")

@@ -1,4 +1,4 @@
-"""The whole pipeline in-process on tiny random-weight models: real F5-TTS, WhisperX, ffmpeg, files."""
+"""The whole pipeline in-process on tiny random-weight models: real F5-TTS, wav2vec2 alignment, ffmpeg, files."""
 
 from __future__ import annotations
 

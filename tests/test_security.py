@@ -231,3 +231,26 @@ def test_the_logs_of_a_whole_job_hold_no_secret_signature_or_payload(tiny_volume
     for word in text.split():
         assert word not in log
     assert Path(log_path).stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+        ("2002:a9fe:a9fe::1", "link-local"),  # 6to4 of the metadata address
+        ("::127.0.0.1", "loopback"),  # IPv4-compatible
+        ("::ffff:10.0.0.1", "private"),  # IPv4-mapped
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "private or reserved"),  # Teredo
+        ("fd00::1", "private"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.1", "multicast"),
+    ],
+)
+def test_ipv6_forms_that_carry_an_internal_address_are_refused(address, reason):
+    refusal = AddressPolicy().refusal(address)
+    assert refusal is not None and reason in refusal
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700::1111", "64:ff9b::808:808"])
+def test_public_addresses_are_allowed(address):
+    assert AddressPolicy().refusal(address) is None

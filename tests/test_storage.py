@@ -154,5 +154,5 @@ def test_local_storage_writes_under_its_folder_and_refuses_keys_that_leave_it(tm
     stored = storage.put_file(tmp_path / "in.txt", "job/in.txt", "text/plain", 600)
     assert (tmp_path / "out" / "job" / "in.txt").read_bytes() == (tmp_path / "in.txt").read_bytes()
     assert stored.url == (tmp_path / "out" / "job" / "in.txt").as_uri()
-    with pytest.raises(ValueError, match="leaves the output folder"):
+    with pytest.raises(StorageError, match="leaves the output folder"):
         storage.put_file(tmp_path / "in.txt", "../escape.txt", "text/plain", 600)

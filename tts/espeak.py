@@ -138,7 +138,7 @@ def word_times(text: str, events: list[tuple[int, int]], pcm: np.ndarray, rate_h
     for index in range(known[0] if known else 0):  # words before the first event: squeezed at the start
         times[index] = (0.0, 0.0, True)
     return [
-        AlignedWord(word, start, end, None if flagged else 1.0, flagged)
+        AlignedWord(word, start, end, None, flagged)  # eSpeak's events are exact: there is no confidence to give
         for word, (start, end, flagged) in zip(words, times, strict=True)
     ]
 

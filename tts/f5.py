@@ -16,6 +16,7 @@ import numpy as np
 
 from tts import ChunkSpan, ReferenceVoice, Speech, SynthesisOptions
 from tts.chunking import chunk_text
+from worker.layout import F5_CHECKPOINT_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class F5Synthesizer:
         from f5_tts.model import DiT
         from omegaconf import OmegaConf
 
-        checkpoint = next((model_dir / n for n in ("model.safetensors", "model.pt") if (model_dir / n).is_file()), None)
+        checkpoint = next((model_dir / n for n in F5_CHECKPOINT_NAMES if (model_dir / n).is_file()), None)
         if checkpoint is None:
             raise FileNotFoundError(f"no model.safetensors or model.pt in {model_dir}")
         config_path = Path(str(files("f5_tts").joinpath(f"configs/{model_dir.name}.yaml")))

@@ -35,6 +35,13 @@ class VoiceInput(_Strict):
     url: str | None = Field(None, max_length=2048, description="An http(s) URL of the clip.")
     text: str = Field(..., min_length=1, max_length=1000, description="The transcript of the clip, exactly as spoken.")
 
+    @field_validator("text")
+    @classmethod
+    def _spoken(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("must be what is said in the clip, not blank")
+        return text
+
     @model_validator(mode="after")
     def _exactly_one_source(self) -> VoiceInput:
         given = [name for name in ("base64", "url") if getattr(self, name)]
@@ -66,7 +73,7 @@ class AudioOptions(_Strict):
 
     format: AudioFormat = Field("wav", description="Container and codec of the output audio.")
     sample_rate_hz: Annotated[
-        int | None, Field(ge=8000, le=48000, description="Resample the output; default is the model's 24 kHz.")
+        int | None, Field(ge=8000, le=48000, description="Resample the output; default: the engine's own rate.")
     ] = None
 
 
@@ -79,7 +86,13 @@ Length = Annotated[float, Field(ge=0, le=2000, description="A fraction of the vi
 class StyleOverrides(_Strict):
     """Changes to the preset's look; anything left out keeps the preset's value."""
 
-    font: str | None = Field(None, min_length=1, max_length=100, description="Font family, e.g. 'DejaVu Sans'.")
+    font: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f,{}\\]+$",
+        description="Font family, e.g. 'DejaVu Sans' (no commas, braces or control characters).",
+    )
     size: Length | None = Field(None, description="Font size: fraction of the video height, or pixels.")
     primary_colour: Colour | None = Field(None, description="Spoken-word (karaoke highlight) colour.")
     secondary_colour: Colour | None = Field(None, description="Colour of words not yet spoken.")
@@ -108,13 +121,15 @@ class SubtitleOptions(_Strict):
         "karaoke", description="karaoke: words light up in a line; word: one word at a time; line: plain lines."
     )
     karaoke_tag: Literal["k", "kf", "ko"] = Field("kf", description="ASS karaoke effect: fill (kf), jump, outline.")
-    max_chars_per_line: Annotated[int, Field(ge=8, le=200, description="Line length limit, in characters.")] = 42
+    max_chars_per_line: Annotated[
+        int, Field(ge=8, le=200, description="Line length limit in display columns (CJK and emoji count two).")
+    ] = 42
     max_lines: Annotated[int, Field(ge=1, le=4, description="Lines shown together in one event.")] = 2
     resolution: tuple[Annotated[int, Field(ge=16, le=7680)], Annotated[int, Field(ge=16, le=7680)]] = Field(
         (1920, 1080), description="Video size [width, height]; ASS PlayResX/PlayResY."
     )
     preset: Literal["classic", "shorts", "minimal"] = Field(
-        "classic", description="classic: bottom centre; shorts: large and centred; minimal: small, boxed."
+        "classic", description="classic: bottom centre; shorts: large and centred; minimal: small and quiet."
     )
     style: StyleOverrides = Field(default_factory=StyleOverrides)
     min_duration_s: Annotated[float, Field(ge=0, le=5, description="Shortest time a cue stays on screen.")] = 0.6

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 MAX_REDIRECTS = 5
-TIMEOUT_S = (5.0, 30.0)  # connect, read
+TIMEOUT_S = (5.0, 30.0)  # connect, and between two reads
+TOTAL_TIMEOUT_S = 120.0  # the whole download, so a server trickling bytes cannot hold the worker
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -51,10 +53,13 @@ class AddressPolicy:
     def refusal(self, address: str) -> str | None:
         """None when `address` may be connected to; otherwise why not."""
         ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         if any(ip in network for network in self.allowed_networks):
             return None
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:  # IPv6 that carries an IPv4 address reaches that address: judge it
+            if any(embedded in network for network in self.allowed_networks):
+                return None
+            ip = embedded
         if ip.is_loopback:
             return "a loopback address"
         if ip.is_link_local:
@@ -71,6 +76,23 @@ class AddressPolicy:
 
 
 PUBLIC_ONLY = AddressPolicy()
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inside an IPv4-mapped, IPv4-compatible, NAT64, 6to4 or Teredo IPv6 address."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in NAT64 or (ip in IPV4_COMPATIBLE and int(ip) > 1):  # "::" and "::1" are not IPv4 addresses
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 class _PeerCheck:
@@ -177,12 +199,15 @@ def _save(response: requests.Response, destination: Path, max_bytes: int) -> int
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise FetchRefused(f"is {int(declared) // 2**20} MiB; the limit is {max_bytes // 2**20} MiB")
     received = 0
+    deadline = time.monotonic() + TOTAL_TIMEOUT_S
     with destination.open("wb") as out:
         try:
             for block in response.iter_content(64 * 1024):
                 received += len(block)
                 if received > max_bytes:
                     raise FetchRefused(f"sent more than the {max_bytes // 2**20} MiB limit")
+                if time.monotonic() > deadline:
+                    raise FetchFailed(f"took longer than {TOTAL_TIMEOUT_S:.0f} s to download")
                 out.write(block)
         except requests.RequestException as error:
             raise FetchFailed(f"broke off while downloading ({type(error).__name__})") from None

@@ -4,7 +4,7 @@ One place names every path the worker reads or writes under its app folder, so t
 loaders, the demo-volume script and the tests agree on the layout:
 
     <volume>/f5tts-worker/
-        envs/<key>/                        Python environments (bootstrap)
+        envs/<key>/                        Python environments (the bootstrap's own, standard-library code)
         models/f5/<model name>/            model.safetensors (or model.pt), vocab.txt, optional arch.json
         models/vocos/                      config.yaml, pytorch_model.bin
         models/align/<language>/           a Hugging Face wav2vec2 CTC folder
@@ -55,7 +55,3 @@ class VolumeLayout:
     @property
     def outputs_dir(self) -> Path:
         return self.app_dir / "outputs"
-
-    @property
-    def envs_dir(self) -> Path:
-        return self.app_dir / "envs"

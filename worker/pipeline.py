@@ -133,6 +133,8 @@ class Pipeline:
             with clock.stage("alignment"):
                 aligner_name, words = self._align(speech, job, aligner_choice)
             warnings += _warnings(words)
+            if job.alignment.characters and any(word.chars is None and not word.interpolated for word in words):
+                warnings.append(f"character timings are not available from the {aligner_name} aligner")
             with clock.stage("subtitles"):
                 subtitle_files = self._write_subtitles(words, job, work, speech.duration_s)
                 audio_path = work / f"speech.{job.audio.format}"
@@ -302,7 +304,7 @@ def _result(
             )
             for chunk in speech.chunks
         ],
-        text=" ".join(job.text.split()),
+        text=" ".join(chunk.text for chunk in speech.chunks),  # the spoken text, whitespace normalised
         language=job.language,
         seed=seed,
         alignment=AlignmentSummary(

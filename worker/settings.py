@@ -75,7 +75,7 @@ class Settings:
             f5_model=env.get("F5_MODEL", "F5TTS_v1_Base"),
             output_dir=Path(env.get("WORKER_OUTPUT_DIR") or layout.outputs_dir),
             s3=_s3_from_env(env),
-            log_level=env.get("WORKER_LOG_LEVEL", "INFO").upper(),
+            log_level=_log_level(env.get("WORKER_LOG_LEVEL", "INFO")),
             url_allow_networks=_networks(env.get("WORKER_URL_ALLOW_NETWORKS", "")),
             align_languages=_languages(env.get("WORKER_ALIGN_LANGUAGES", "en")),
             profile=_profile(env.get("WORKER_PROFILE", "full")),
@@ -101,7 +101,7 @@ def _s3_from_env(env: Mapping[str, str]) -> S3Settings | None:
         raise SettingsError(f"S3_ADDRESSING_STYLE={addressing!r}: use auto, path or virtual")
     public_base_url = env.get("S3_PUBLIC_BASE_URL") or None
     if public_base_url and not public_base_url.startswith(("https://", "http://")):
-        raise SettingsError("S3_PUBLIC_BASE_URL must start with https:// (e.g. https://pub-1234.r2.dev)")
+        raise SettingsError("S3_PUBLIC_BASE_URL must start with https:// or http:// (e.g. https://pub-1234.r2.dev)")
     return S3Settings(
         bucket=bucket,
         endpoint_url=endpoint,
@@ -135,3 +135,9 @@ def _profile(value: str) -> str:
     if value.lower() not in ("full", "offline"):
         raise SettingsError(f"WORKER_PROFILE={value!r}: use full (F5-TTS + wav2vec2) or offline (eSpeak NG)")
     return value.lower()
+
+
+def _log_level(value: str) -> str:
+    if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError(f"WORKER_LOG_LEVEL={value!r}: use DEBUG, INFO, WARNING or ERROR")
+    return value.upper()

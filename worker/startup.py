@@ -54,6 +54,10 @@ def missing_models(settings: Settings) -> list[Path]:
     needed = [f5_dir / "vocab.txt", layout.vocos_dir / "config.yaml", layout.vocos_dir / "pytorch_model.bin"]
     needed += [layout.align_dir(language) / "config.json" for language in settings.align_languages]
     missing = [path for path in needed if not path.is_file()]
+    for language in settings.align_languages:
+        folder = layout.align_dir(language)
+        if not any((folder / name).is_file() for name in ("model.safetensors", "pytorch_model.bin")):
+            missing.append(folder / "model.safetensors")
     if layout.f5_checkpoint(settings.f5_model) is None:
         missing.insert(0, f5_dir / "model.safetensors")
     return missing
@@ -77,26 +81,43 @@ def load_models(settings: Settings) -> Models:
         log.info("start-up: offline profile: eSpeak NG speaks, PocketSphinx or eSpeak's own events time the words")
         return Models(engines, aligners)
     synthesizer, wav2vec2 = _load_volume_models(settings)
-    return Models({**engines, "f5": synthesizer}, {**aligners, "wav2vec2": wav2vec2})
+    if wav2vec2 is not None:
+        aligners["wav2vec2"] = wav2vec2
+    return Models({**engines, "f5": synthesizer}, aligners)
 
 
-def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Aligner]:
-    missing = missing_models(settings)
+def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Aligner | None]:
+    """F5-TTS and Vocos must be there. An alignment model that is not is only a warning: PocketSphinx times
+    English without one, and a job in another language gets an error naming the setting."""
+    layout = settings.layout
+    all_missing = missing_models(settings)
+    missing_alignment = [
+        language
+        for language in settings.align_languages
+        if any(path.is_relative_to(layout.align_dir(language)) for path in all_missing)
+    ]
+    missing = [path for path in all_missing if not path.is_relative_to(layout.models_dir / "align")]
     if missing:
         # Files went missing after the weights were fetched: let the next bootstrap fetch them again.
         for marker in settings.layout.models_dir.glob(".weights-complete-*"):
             marker.unlink(missing_ok=True)
         listed = "\n  ".join(str(path) for path in missing)
         raise ModelError(f"model files are missing from the volume:\n  {listed}\nTo put them there: {HOW_TO_FILL}")
-    layout = settings.layout
     device = pick_device(settings.device)
     log.info("start-up: device %s, volume %s", device, settings.volume_dir)
     with phase("F5-TTS + Vocos load"):
         synthesizer = F5Synthesizer.load(layout.f5_dir(settings.f5_model), layout.vocos_dir, device)
-    with phase("alignment model load"):
-        aligner = Wav2Vec2Aligner.load(
-            {language: layout.align_dir(language) for language in settings.align_languages}, device
+    if missing_alignment:
+        log.warning(
+            "start-up: no wav2vec2 alignment model on the volume for %s (%s); PocketSphinx aligns English instead",
+            ", ".join(missing_alignment),
+            layout.models_dir / "align",
         )
+    present = [language for language in settings.align_languages if language not in missing_alignment]
+    if not present:
+        return synthesizer, None
+    with phase("alignment model load"):
+        aligner = Wav2Vec2Aligner.load({language: layout.align_dir(language) for language in present}, device)
     return synthesizer, aligner
 
 

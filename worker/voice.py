@@ -24,9 +24,9 @@ def load_voice(
 ) -> ReferenceVoice:
     """Fetch the clip into `work_dir`, check it, and decode it to mono float32 at `sample_rate_hz`."""
     clip_path = work_dir / "voice-clip"
-    if voice.base64 is not None:
+    if voice.base64:
         clip_path.write_bytes(_decode_base64(voice.base64))
-    elif voice.url is not None:
+    elif voice.url:
         try:
             fetch_to_file(voice.url, clip_path, MAX_VOICE_BYTES, url_policy)
         except FetchRefused as refused:
@@ -51,7 +51,8 @@ def load_voice(
 
 def _decode_base64(data: str) -> bytes:
     try:
-        raw = base64.b64decode(data.split(",", 1)[1] if data.startswith("data:") else data, validate=True)
+        payload = data.partition(",")[2] if data.startswith("data:") else data
+        raw = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput("voice.base64", "is not valid base64") from None
     if len(raw) > MAX_VOICE_BYTES:

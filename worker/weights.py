@@ -168,9 +168,9 @@ def hub_download(repo: str, name_in_repo: str, destination: Path) -> None:
 def main() -> int:
     from bootstrap.weights_marker import weights_marker
 
-    settings = Settings.from_env()
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     try:
+        settings = Settings.from_env()
         source = ModelSource.from_env(languages=settings.align_languages)
         published = ensure_weights(settings, source, hub_download, offline)
     except WeightsMissing as error:
