@@ -8,13 +8,13 @@ comes back, in order: a word the model could not place gets a time interpolated 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["AlignedChar", "AlignedWord", "Aligner", "TextSpan", "fill_missing_times"]
+__all__ = ["AlignedChar", "AlignedWord", "Aligner", "TextSpan", "fill_missing_times", "spans_to_align"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,14 @@ class Aligner(Protocol):
         language: str,
         characters: bool = False,
     ) -> list[AlignedWord]: ...
+
+
+def spans_to_align(spans: Sequence[TextSpan], rate_hz: int) -> Iterator[tuple[TextSpan, list[str], slice]]:
+    """Each span that has words, with its words and its samples' range at `rate_hz` (the aligner's rate)."""
+    for span in spans:
+        words = span.text.split()
+        if words:
+            yield span, words, slice(int(span.start_s * rate_hz), int(span.end_s * rate_hz))
 
 
 def fill_missing_times(

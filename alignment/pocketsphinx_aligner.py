@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from alignment import AlignedWord, TextSpan, fill_missing_times
+from alignment import AlignedWord, TextSpan, fill_missing_times, spans_to_align
 
 MODEL_SAMPLE_RATE_HZ = 16_000
 FRAME_S = 0.01
@@ -53,13 +53,8 @@ class PocketsphinxAligner:
         audio = resample_poly(samples, MODEL_SAMPLE_RATE_HZ // gcd, sample_rate_hz // gcd)
         pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
         aligned: list[AlignedWord] = []
-        for span in spans:
-            words = span.text.split()
-            if not words:
-                continue
-            first = int(span.start_s * MODEL_SAMPLE_RATE_HZ)
-            last = int(span.end_s * MODEL_SAMPLE_RATE_HZ)
-            aligned += self._align_span(words, pcm[first:last], span)
+        for span, words, samples_range in spans_to_align(spans, MODEL_SAMPLE_RATE_HZ):
+            aligned += self._align_span(words, pcm[samples_range], span)
         return aligned
 
     def _align_span(self, words: list[str], pcm: np.ndarray, span: TextSpan) -> list[AlignedWord]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alignment import AlignedChar, AlignedWord, TextSpan, fill_missing_times
+from alignment import AlignedChar, AlignedWord, TextSpan, fill_missing_times, spans_to_align
 from alignment.ctc import TokenSpan, forced_align
 
 log = logging.getLogger(__name__)
@@ -66,15 +66,10 @@ class Wav2Vec2Aligner:
 
         model, vocabulary = self._models[language]
         audio = AF.resample(torch.from_numpy(samples), sample_rate_hz, MODEL_SAMPLE_RATE_HZ)
+        delimit = language not in LANGUAGES_WITHOUT_SPACES
         aligned: list[AlignedWord] = []
-        for span in spans:
-            words = span.text.split()
-            if not words:
-                continue
-            first = int(span.start_s * MODEL_SAMPLE_RATE_HZ)
-            last = int(span.end_s * MODEL_SAMPLE_RATE_HZ)
-            emission = self._log_probs(model, audio[first:last])
-            delimit = language not in LANGUAGES_WITHOUT_SPACES
+        for span, words, samples_range in spans_to_align(spans, MODEL_SAMPLE_RATE_HZ):
+            emission = self._log_probs(model, audio[samples_range])
             aligned += _align_words(words, emission, vocabulary, span, characters, delimit)
         return aligned
 

@@ -56,7 +56,9 @@ def main() -> None:
         mount = Path(scratch) / "env"
         mount.mkdir()
         env = {**os.environ, "DELAY_MS": args.delay_ms}
-        fuse = subprocess.Popen([sys.executable, str(SLOWFS), str(ROOT / ".venv"), str(mount)], env=env)
+        fuse = subprocess.Popen(
+            [sys.executable, str(SLOWFS), str(ROOT / ".venv"), str(mount)], env=env, stderr=subprocess.DEVNULL
+        )  # it reports the unmount at the end as an error
         try:
             deadline = time.monotonic() + 30
             while not (mount / "pyvenv.cfg").exists() and time.monotonic() < deadline:
