@@ -54,7 +54,8 @@ def test_long_text_is_chunked_and_the_chunks_tile_the_audio(local_pipeline, voic
     text = " ".join(f"Sentence number {n} is here, and it goes on for a while." for n in range(12))
     parsed = check_result(local_pipeline.run(job_for(voice_clip, text=text), "long", lambda _: None), text)
     assert len(parsed.segments) > 1
-    assert " ".join(segment.text for segment in parsed.segments).split() == text.split()
+    assert " ".join(segment.text for segment in parsed.segments) == parsed.text  # the spoken text, whole
+    assert "Sentence number eleven is here" in parsed.text
 
 
 def test_the_same_seed_gives_the_same_audio(local_pipeline, voice_clip):
@@ -99,8 +100,22 @@ def test_character_timings_come_back_when_asked_for(local_pipeline, voice_clip):
         local_pipeline.run(job_for(voice_clip, alignment={"characters": True}), "c", lambda _: None), TEXT
     )
     for word in parsed.words:
+        if word.text == "2":  # said as "two": its characters are not the written ones, so none are given
+            assert word.chars is None
+            continue
         assert word.chars is not None
         assert "".join(char.text for char in word.chars) == word.text
     assert (
         check_result(local_pipeline.run(job_for(voice_clip), "no-chars", lambda _: None), TEXT).words[0].chars is None
     )
+
+
+def test_numbers_are_spoken_as_words_and_subtitles_show_them_as_written(local_pipeline, voice_clip):
+    text = "In 1990, I paid $3.50 for 2 tickets."
+    parsed = check_result(local_pipeline.run(job_for(voice_clip, text=text), "numbers", lambda _: None), text)
+    assert parsed.text == "In nineteen ninety, I paid three dollars and fifty cents for two tickets."
+    assert " ".join(segment.text for segment in parsed.segments) == parsed.text
+    ass_text = local_path(parsed.subtitles["ass"].url).read_text(encoding="utf-8-sig")
+    assert "$3.50" in ass_text and "dollars" not in ass_text
+    as_written = job_for(voice_clip, text=text, tts={"nfe_step": 8, "seed": 3, "normalize_text": False})
+    assert check_result(local_pipeline.run(as_written, "raw", lambda _: None), text).text == text

@@ -66,6 +66,11 @@ class TTSOptions(_Strict):
         int | None, Field(ge=0, le=2**31 - 1, description="Same seed, same text and voice → same audio.")
     ] = None
     cross_fade_s: Annotated[float, Field(ge=0.0, le=1.0, description="Cross-fade between text chunks.")] = 0.15
+    normalize_text: bool = Field(
+        True,
+        description="Say numbers, currency, dates, times and abbreviations as words (English fully; other "
+        "languages numbers only). Subtitles always show the words as written.",
+    )
 
 
 class AudioOptions(_Strict):

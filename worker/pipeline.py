@@ -30,6 +30,7 @@ from subtitles import (
     render_vtt,
 )
 from tts import Speech, SpeechSynthesizer, SynthesisOptions
+from tts.normalize import TextMap, as_written, normalize
 from worker import audio
 from worker.contract import (
     AlignmentSummary,
@@ -124,16 +125,17 @@ class Pipeline:
                 voice = None
                 if engine_name == "f5" and job.voice is not None:
                     voice = load_voice(job.voice, work, synthesizer.sample_rate_hz, self.url_policy)
-            spoken_text = " ".join(job.text.split())
             seed = job.tts.seed if job.tts.seed is not None else secrets.randbelow(2**31)
             with clock.stage("tts"):
-                tts_options = job.tts.model_dump(exclude={"seed", "engine"})
+                text_map = normalize(job.text, job.language) if job.tts.normalize_text else as_written(job.text)
+                tts_options = job.tts.model_dump(exclude={"seed", "engine", "normalize_text"})
                 options = SynthesisOptions(**tts_options, seed=seed, language=job.language)
-                speech = self._synthesize(synthesizer, spoken_text, voice, options)
+                speech = self._synthesize(synthesizer, text_map.spoken_text, voice, options)
             with clock.stage("alignment"):
-                aligner_name, words = self._align(speech, job, aligner_choice)
+                aligner_name, spoken_words = self._align(speech, job, aligner_choice)
+                words = written_words(spoken_words, text_map)
             warnings += _warnings(words)
-            if job.alignment.characters and any(word.chars is None and not word.interpolated for word in words):
+            if job.alignment.characters and any(w.chars is None and not w.interpolated for w in spoken_words):
                 warnings.append(f"character timings are not available from the {aligner_name} aligner")
             with clock.stage("subtitles"):
                 subtitle_files = self._write_subtitles(words, job, work, speech.duration_s)
@@ -316,6 +318,30 @@ def _result(
         warnings=warnings,
     )
     return result.model_dump(mode="json")
+
+
+def written_words(spoken: list[AlignedWord], text_map: TextMap) -> list[AlignedWord]:
+    """The user's words, each timed from the first to the last spoken word that stands for it."""
+    groups: list[list[AlignedWord]] = [[] for _ in text_map.written]
+    for word, owner in zip(spoken, text_map.written_of, strict=True):
+        groups[owner].append(word)
+    result = []
+    for text, parts in zip(text_map.written, groups, strict=True):
+        scores = [part.score for part in parts if part.score is not None]
+        chars = None
+        if len(parts) == 1 and text == parts[0].text:
+            chars = parts[0].chars  # character timings only where the written word is the spoken one
+        result.append(
+            AlignedWord(
+                text=text,
+                start_s=parts[0].start_s,
+                end_s=parts[-1].end_s,
+                score=sum(scores) / len(scores) if scores else None,
+                interpolated=all(part.interpolated for part in parts),
+                chars=chars,
+            )
+        )
+    return result
 
 
 def _warnings(words: list[AlignedWord]) -> list[str]:
