@@ -119,3 +119,32 @@ def test_numbers_are_spoken_as_words_and_subtitles_show_them_as_written(local_pi
     assert "$3.50" in ass_text and "dollars" not in ass_text
     as_written = job_for(voice_clip, text=text, tts={"nfe_step": 8, "seed": 3, "normalize_text": False})
     assert check_result(local_pipeline.run(as_written, "raw", lambda _: None), text).text == text
+
+
+def test_a_5000_character_text_completes(local_pipeline, voice_clip):
+    sentence = "The river ran past 3 old mills, and every mill had a story of its own to tell. "
+    text = (sentence * (5000 // len(sentence) + 1))[:5000].rsplit(" ", 1)[0]
+    job = job_for(voice_clip, text=text, tts={"nfe_step": 4, "seed": 1}, subtitles={"formats": ["ass", "json"]})
+    parsed = check_result(local_pipeline.run(job, "5000", lambda _: None), text)
+    assert len(text) > 4900 and len(parsed.segments) > 10
+
+
+def test_running_out_of_gpu_memory_is_a_clear_error_and_the_next_job_runs(local_pipeline, voice_clip):
+    import torch
+
+    from worker.errors import ModelError
+
+    class OutOfMemory:
+        """Stands in for a GPU that runs out of memory; the handling around it is what is tested."""
+
+        name, sample_rate_hz = "oom", 24000
+
+        def synthesize(self, *args: object) -> None:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    real = local_pipeline.engines["f5"]
+    local_pipeline.engines["f5"] = OutOfMemory()
+    with pytest.raises(ModelError, match="ran out of memory for this job; retry with a shorter text"):
+        local_pipeline.run(job_for(voice_clip), "oom", lambda _: None)
+    local_pipeline.engines["f5"] = real
+    check_result(local_pipeline.run(job_for(voice_clip), "after-oom", lambda _: None), TEXT)

@@ -67,6 +67,11 @@ class F5Synthesizer:
         vocoder = load_vocoder("vocos", is_local=True, local_path=str(vocos_dir), device=device)
         return cls(model, vocoder, device, name=f"F5-TTS/{model_dir.name}")
 
+    def warm_up(self) -> None:
+        """One short synthesis at start-up, so the first job does not pay for kernel selection and caches."""
+        noise = (np.random.default_rng(0).standard_normal(SAMPLE_RATE_HZ) * 0.05).astype(np.float32)
+        self.synthesize("Warm up.", ReferenceVoice(noise, SAMPLE_RATE_HZ, "Hello."), SynthesisOptions(nfe_step=4))
+
     def synthesize(self, text: str, voice: ReferenceVoice | None, options: SynthesisOptions) -> Speech:
         import torch
         from f5_tts.infer.utils_infer import infer_batch_process

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -176,7 +177,18 @@ class Pipeline:
         return self.engines[name]
 
     def _synthesize(self, synthesizer: SpeechSynthesizer, text: str, voice: Any, options: SynthesisOptions) -> Speech:
-        speech = synthesizer.synthesize(text, voice, options)
+        try:
+            speech = synthesizer.synthesize(text, voice, options)
+        except Exception as error:
+            torch = sys.modules.get("torch")  # only a loaded torch can run out of memory (the offline path has none)
+            if torch is None or not isinstance(error, torch.OutOfMemoryError):
+                raise
+            # Free what the failed job held so the worker serves the next one; the caller can retry smaller.
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            raise ModelError(
+                "the GPU ran out of memory for this job; retry with a shorter text or a lower tts.nfe_step"
+            ) from None
         chunk_words = [word for chunk in speech.chunks for word in chunk.text.split()]
         if chunk_words != text.split():
             raise InternalError("the text chunks do not add up to the text; please report this")

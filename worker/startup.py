@@ -107,6 +107,8 @@ def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Alig
     log.info("start-up: device %s, volume %s", device, settings.volume_dir)
     with phase("F5-TTS + Vocos load"):
         synthesizer = F5Synthesizer.load(layout.f5_dir(settings.f5_model), layout.vocos_dir, device)
+    with phase("F5-TTS warm-up"):
+        synthesizer.warm_up()
     if missing_alignment:
         log.warning(
             "start-up: no wav2vec2 alignment model on the volume for %s (%s); PocketSphinx aligns English instead",
