@@ -30,7 +30,7 @@ def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         job_id = str(job.get("id") or "local")
         try:
             request = parse_job(job.get("input"))
-            result: dict[str, Any] = pipeline.run(request, job_id, progress_reporter(job))
+            result: dict[str, Any] = pipeline.handle(request, job_id, progress_reporter(job))
         except WorkerError as error:
             # The message can quote the caller's input (an unknown field's name): the log gets the code and field.
             log.warning("job %s failed: %s (%s)", job_id, error.code, getattr(error, "field", "-"))
@@ -38,7 +38,7 @@ def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         except Exception as error:  # a bug: log it for us, answer with a string, keep the worker up
             log.exception("job %s hit an internal error", job_id)
             return {"error": f"internal_error: {type(error).__name__} in the worker; the log has the details"}
-        log.info("job %s done in %.2f s", job_id, result["timings_s"]["total"])
+        log.info("job %s done (%s)", job_id, request.action)
         return result
 
     return handle

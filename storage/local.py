@@ -30,3 +30,38 @@ class LocalStorage:
         return StoredObject(
             key=key, url=destination.as_uri(), bytes=destination.stat().st_size, sha256=sha256_file(destination)
         )
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        destination = self._path(key)
+        partial = destination.with_name(destination.name + ".partial")
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+            partial.replace(destination)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise StorageError(f"writing {key} failed: {error.strerror or error}") from None
+
+    def get_bytes(self, key: str) -> bytes | None:
+        path = self._path(key)
+        return path.read_bytes() if path.is_file() else None
+
+    def list_keys(self, prefix: str) -> list[str]:
+        folder = self._path(prefix)
+        if not folder.is_dir():
+            return []
+        return sorted(
+            str(path.relative_to(self.root))
+            for path in folder.rglob("*")
+            if path.is_file() and path.suffix != ".partial"
+        )
+
+    def delete_keys(self, keys: list[str]) -> None:
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise StorageError(f"key {key!r} leaves the output folder")
+        return path

@@ -78,6 +78,46 @@ class S3Storage:
             raise StorageError(f"upload of {key} to bucket {self.bucket} failed: {_describe(error)}") from None
         return StoredObject(key=key, url=self.url_for(key, url_expiry_s), bytes=path.stat().st_size, sha256=digest)
 
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        self._call("upload of", key, "put_object", Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._call("download of", key, "get_object", Bucket=self.bucket, Key=key, raw_errors=True)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise StorageError(f"download of {key} from bucket {self.bucket} failed: {_describe(error)}") from None
+        return response["Body"].read()  # type: ignore[no-any-return]
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self._client.get_paginator("list_objects_v2")  # type: ignore[attr-defined]
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys += [item["Key"] for item in page.get("Contents", [])]
+        except Exception as error:  # botocore's errors, reported as storage errors
+            raise StorageError(f"listing {prefix} in bucket {self.bucket} failed: {_describe(error)}") from None
+        return sorted(keys)
+
+    def delete_keys(self, keys: list[str]) -> None:
+        for key in keys:
+            self._call("deleting", key, "delete_object", Bucket=self.bucket, Key=key)
+
+    def _call(self, what: str, key: str, operation: str, raw_errors: bool = False, **arguments: object) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self._client, operation)(**arguments)  # type: ignore[no-any-return]
+        except ClientError as error:
+            if raw_errors:
+                raise
+            raise StorageError(f"{what} {key} in bucket {self.bucket} failed: {_describe(error)}") from None
+        except BotoCoreError as error:
+            raise StorageError(f"{what} {key} in bucket {self.bucket} failed: {_describe(error)}") from None
+
     def url_for(self, key: str, expiry_s: int) -> str:
         if self.public_base_url:
             return f"{self.public_base_url}/{quote(key)}"

@@ -38,12 +38,18 @@ def test_a_minimal_job_gets_the_documented_defaults():
             {"text": "Hi", "tts": {"engine": "f5"}},
             "invalid_input: voice: is required by the f5 engine: give voice.base64 or voice.url, and voice.text",
         ),
-        ({"text": "Hi", "voice": {"text": "x"}}, "invalid_input: voice: give exactly one of base64 or url (got none)"),
+        (
+            {"text": "Hi", "voice": {"text": "x"}},
+            "invalid_input: voice: give exactly one of base64, url, s3_key or name (got none)",
+        ),
         (
             {"text": "Hi", "voice": {**VOICE, "base64": "AAAA"}},
-            "invalid_input: voice: give exactly one of base64 or url (got base64, url)",
+            "invalid_input: voice: give exactly one of base64, url, s3_key or name (got base64, url)",
         ),
-        ({"text": "Hi", "voice": {"url": "https://x"}}, "invalid_input: voice.text: is required"),
+        (
+            {"text": "Hi", "voice": {"url": "https://x"}},
+            "invalid_input: voice: text is required with base64, url or s3_key: the transcript of the clip",
+        ),
         (
             {"text": "Hi", "voice": VOICE, "tts": {"speed": 9}},
             "invalid_input: tts.speed: Input should be less than or equal to 3",

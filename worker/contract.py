@@ -26,27 +26,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+VoiceName = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="A saved voice: letters, digits, - and _.")
+]
+
+
 class VoiceInput(_Strict):
-    """The reference voice: exactly one source, plus what is said in it."""
+    """The reference voice: exactly one source, plus what is said in it (a saved voice brings its own)."""
 
     base64: str | None = Field(
         None, max_length=MAX_VOICE_BASE64_CHARS, description="The clip itself, base64 (wav, mp3, flac, ogg, m4a)."
     )
     url: str | None = Field(None, max_length=2048, description="An http(s) URL of the clip.")
-    text: str = Field(..., min_length=1, max_length=1000, description="The transcript of the clip, exactly as spoken.")
+    s3_key: str | None = Field(
+        None,
+        max_length=512,
+        pattern=r"^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*$",
+        description="The key of the clip in the worker's own bucket.",
+    )
+    name: VoiceName | None = Field(None, description="A voice saved with a voice.save job.")
+    text: str | None = Field(
+        None, min_length=1, max_length=1000, description="The transcript of the clip, exactly as spoken."
+    )
 
     @field_validator("text")
     @classmethod
-    def _spoken(cls, text: str) -> str:
-        if not text.strip():
+    def _spoken(cls, text: str | None) -> str | None:
+        if text is not None and not text.strip():
             raise ValueError("must be what is said in the clip, not blank")
         return text
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> VoiceInput:
-        given = [name for name in ("base64", "url") if getattr(self, name)]
+        given = [name for name in ("base64", "url", "s3_key", "name") if getattr(self, name)]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of base64 or url (got {', '.join(given) or 'none'})")
+            raise ValueError(f"give exactly one of base64, url, s3_key or name (got {', '.join(given) or 'none'})")
+        if self.text is None and not self.name:
+            raise ValueError("text is required with base64, url or s3_key: the transcript of the clip")
+        if self.s3_key and ".." in self.s3_key.split("/"):
+            raise ValueError("s3_key may not contain '..' parts")
         return self
 
 
@@ -187,6 +205,7 @@ class AlignmentOptions(_Strict):
 class SynthesisJob(_Strict):
     """One text spoken in one voice, with subtitles."""
 
+    action: Literal["synthesize"] = Field("synthesize", description="The default action.")
     text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="What to say.")
     language: str = Field(
         "en", pattern=r"^[a-z]{2,3}$", description="Language of the text: picks the alignment model (en, de, fr, …)."
@@ -217,12 +236,52 @@ class SynthesisJob(_Strict):
         return voice
 
 
-def parse_job(raw_input: Any) -> SynthesisJob:
+class VoiceSaveJob(_Strict):
+    """Save a reference voice under a name, for later jobs' `voice.name`."""
+
+    action: Literal["voice.save"]
+    name: VoiceName
+    voice: VoiceInput = Field(..., description="The clip (base64 or url) and its transcript.")
+
+    @field_validator("voice")
+    @classmethod
+    def _a_clip(cls, voice: VoiceInput) -> VoiceInput:
+        if voice.name:
+            raise ValueError("give the clip itself (base64 or url) and its text, not a saved name")
+        return voice
+
+
+class VoiceListJob(_Strict):
+    """List the saved voices."""
+
+    action: Literal["voice.list"]
+
+
+class VoiceDeleteJob(_Strict):
+    """Delete a saved voice."""
+
+    action: Literal["voice.delete"]
+    name: VoiceName
+
+
+Job = SynthesisJob | VoiceSaveJob | VoiceListJob | VoiceDeleteJob
+JOB_ACTIONS: dict[str, type[_Strict]] = {
+    "synthesize": SynthesisJob,
+    "voice.save": VoiceSaveJob,
+    "voice.list": VoiceListJob,
+    "voice.delete": VoiceDeleteJob,
+}
+
+
+def parse_job(raw_input: Any) -> Job:
     """Validate a job's `input`. Raises InvalidInput naming the first bad field and what it accepts."""
     if not isinstance(raw_input, dict):
         raise InvalidInput("input", f"must be a JSON object, got {type(raw_input).__name__}")
+    action = raw_input.get("action", "synthesize")
+    if not isinstance(action, str) or action not in JOB_ACTIONS:
+        raise InvalidInput("action", f"use one of {', '.join(JOB_ACTIONS)}")
     try:
-        return SynthesisJob.model_validate(raw_input)
+        return JOB_ACTIONS[action].model_validate(raw_input)  # type: ignore[return-value]
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         location = [str(part) for part in first["loc"]]

@@ -9,6 +9,7 @@ loaders, the demo-volume script and the tests agree on the layout:
         models/vocos/                      config.yaml, pytorch_model.bin
         models/align/<language>/           a Hugging Face wav2vec2 CTC folder
         outputs/                           results when no S3 bucket is configured
+        voices/<name>/                     the voice library when no S3 bucket is configured (worker/voices.py)
 """
 
 from __future__ import annotations

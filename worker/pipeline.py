@@ -20,6 +20,7 @@ from typing import Any
 
 from alignment import AlignedWord, Aligner, TextSpan
 from storage import Storage, StoredObject, object_key
+from storage.local import LocalStorage
 from subtitles import (
     PRESETS,
     SubtitleLayout,
@@ -37,17 +38,21 @@ from worker.contract import (
     AlignmentSummary,
     AudioResult,
     CharResult,
+    Job,
     ModelNames,
     SegmentResult,
     StoredFile,
     SynthesisJob,
     SynthesisResult,
+    VoiceListJob,
+    VoiceSaveJob,
     WordResult,
 )
-from worker.errors import InternalError, InvalidInput, ModelError
+from worker.errors import InternalError, InvalidInput, ModelError, VoiceError
 from worker.fetch import AddressPolicy
 from worker.settings import Settings
 from worker.voice import load_voice
+from worker.voices import VoiceLibrary
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,7 @@ class Pipeline:
         default_engine: str = "f5",
         work_dir: Path | None = None,
         url_policy: AddressPolicy | None = None,
+        voices: VoiceLibrary | None = None,
     ) -> None:
         self.engines = dict(engines)
         self.aligners = dict(aligners)
@@ -95,6 +101,7 @@ class Pipeline:
         self.default_engine = default_engine
         self.work_dir = work_dir
         self.url_policy = url_policy or AddressPolicy()
+        self.voices = voices
 
     @classmethod
     def load(cls, settings: Settings) -> Pipeline:
@@ -103,13 +110,32 @@ class Pipeline:
         from worker.startup import load_models, open_storage
 
         models = load_models(settings)
+        storage = open_storage(settings)
+        # Saved voices live beside the results: in the bucket, or in the volume's app folder.
+        voice_store = storage if settings.s3 is not None else LocalStorage(settings.layout.app_dir)
         return cls(
             models.engines,
             models.aligners,
-            open_storage(settings),
+            storage,
             default_engine=settings.default_engine,
             url_policy=AddressPolicy.from_setting(settings.url_allow_networks),
+            voices=VoiceLibrary(voice_store),
         )
+
+    def handle(self, job: Job, job_id: str, report: ProgressReporter) -> dict[str, Any]:
+        """Any job: synthesis, or one of the voice library's actions."""
+        if isinstance(job, SynthesisJob):
+            return self.run(job, job_id, report)
+        if self.voices is None:
+            raise InvalidInput("action", "this worker has no voice library")
+        if isinstance(job, VoiceSaveJob):
+            with tempfile.TemporaryDirectory(prefix="f5voice-", dir=self.work_dir) as scratch:
+                return {"voice": self.voices.save(job.name, job.voice, Path(scratch), self.url_policy, self.storage)}
+        if isinstance(job, VoiceListJob):
+            return {"voices": self.voices.list()}
+        if not self.voices.delete(job.name):
+            raise VoiceError(f"there is no saved voice named {job.name!r}")
+        return {"deleted": job.name}
 
     def run(self, job: SynthesisJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         engine_name = job.tts.engine or self.default_engine
@@ -125,7 +151,9 @@ class Pipeline:
             with clock.stage("voice"):
                 voice = None
                 if engine_name == "f5" and job.voice is not None:
-                    voice = load_voice(job.voice, work, synthesizer.sample_rate_hz, self.url_policy)
+                    voice = load_voice(
+                        job.voice, work, synthesizer.sample_rate_hz, self.url_policy, self.voices, self.storage
+                    )
             seed = job.tts.seed if job.tts.seed is not None else secrets.randbelow(2**31)
             with clock.stage("tts"):
                 text_map = normalize(job.text, job.language) if job.tts.normalize_text else as_written(job.text)
