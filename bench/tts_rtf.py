@@ -28,39 +28,19 @@ TEXT = (
 )
 VOCOS_FULL = {"dim": 512, "intermediate_dim": 1536, "num_layers": 8}
 VOCOS_SMALL = {"dim": 64, "intermediate_dim": 128, "num_layers": 2}
+SMALL_F5 = {"dim": 128, "depth": 4, "heads": 4, "text_dim": 64, "conv_layers": 2}
 
 
 def build(small: bool, device: str, dtype: object):  # type: ignore[no-untyped-def]
-    from importlib.resources import files
-
-    from f5_tts.model import CFM, DiT
-    from f5_tts.model.utils import get_tokenizer
-    from omegaconf import OmegaConf
     from vocos import Vocos
     from vocos.feature_extractors import MelSpectrogramFeatures
     from vocos.heads import ISTFTHead
     from vocos.models import VocosBackbone
 
+    from scripts.tiny_volume import random_f5
     from tts.f5 import F5Synthesizer
 
-    config = OmegaConf.load(str(files("f5_tts").joinpath("configs/F5TTS_v1_Base.yaml")))
-    arch = dict(OmegaConf.to_container(config.model.arch))  # type: ignore[arg-type]
-    if small:
-        arch.update(dim=128, depth=4, heads=4, text_dim=64, conv_layers=2)
-    vocab_map, vocab_size = get_tokenizer(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), "custom")
-    mel = config.model.mel_spec
-    model = CFM(
-        transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=mel.n_mel_channels),
-        mel_spec_kwargs=dict(
-            n_fft=mel.n_fft,
-            hop_length=mel.hop_length,
-            win_length=mel.win_length,
-            n_mel_channels=mel.n_mel_channels,
-            target_sample_rate=mel.target_sample_rate,
-            mel_spec_type=mel.mel_spec_type,
-        ),  # fmt: skip
-        vocab_char_map=vocab_map,
-    ).to(device, dtype=dtype)
+    model = random_f5(SMALL_F5 if small else {}).to(device, dtype=dtype)
     sizes = VOCOS_SMALL if small else VOCOS_FULL
     vocoder = Vocos(
         feature_extractor=MelSpectrogramFeatures(sample_rate=24000, n_fft=1024, hop_length=256, n_mels=100),

@@ -42,23 +42,19 @@ def build_tiny_volume(volume_dir: Path, languages: tuple[str, ...] = ("en",), se
     return layout
 
 
-def _write_f5(model_dir: Path) -> None:
+def random_f5(arch_overrides: dict[str, int]):  # type: ignore[no-untyped-def]
+    """F5's `CFM(DiT)` as its packaged F5TTS_v1_Base config builds it, with `arch_overrides`, random weights."""
     from importlib.resources import files
 
     from f5_tts.model import CFM, DiT
     from f5_tts.model.utils import get_tokenizer
     from omegaconf import OmegaConf
-    from safetensors.torch import save_file
 
-    model_dir.mkdir(parents=True, exist_ok=True)
-    packaged_vocab = Path(str(files("f5_tts").joinpath("infer/examples/vocab.txt")))
-    (model_dir / "vocab.txt").write_bytes(packaged_vocab.read_bytes())
-    vocab_map, vocab_size = get_tokenizer(str(model_dir / "vocab.txt"), "custom")
-
+    vocab_map, vocab_size = get_tokenizer(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), "custom")
     config = OmegaConf.load(str(files("f5_tts").joinpath(f"configs/{F5_MODEL_NAME}.yaml")))
-    arch = {**OmegaConf.to_container(config.model.arch), **TINY_F5_ARCH}
+    arch = {**OmegaConf.to_container(config.model.arch), **arch_overrides}  # type: ignore[dict-item]
     mel = config.model.mel_spec
-    model = CFM(
+    return CFM(
         transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=mel.n_mel_channels),
         mel_spec_kwargs=dict(
             n_fft=mel.n_fft,
@@ -70,6 +66,17 @@ def _write_f5(model_dir: Path) -> None:
         ),
         vocab_char_map=vocab_map,
     )
+
+
+def _write_f5(model_dir: Path) -> None:
+    from importlib.resources import files
+
+    from safetensors.torch import save_file
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    packaged_vocab = Path(str(files("f5_tts").joinpath("infer/examples/vocab.txt")))
+    (model_dir / "vocab.txt").write_bytes(packaged_vocab.read_bytes())
+    model = random_f5(TINY_F5_ARCH)
     # F5 releases ship the EMA weights as a flat safetensors file, which `load_checkpoint` reads with use_ema.
     state = {f"ema_model.{k}": v.contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(model_dir / "model.safetensors"))
