@@ -5,8 +5,10 @@ subtitles show the user's own words, timed by the spoken words that stand for th
 the written word behind spoken word `i`.
 
 English is normalized fully (numbers, decimals, currency, percentages, ordinals, years, times, ISO dates,
-common abbreviations and symbols). Other languages get plain numbers spelled by num2words where it knows the
-language, and are otherwise left as written.
+common abbreviations and symbols). Chinese (zh, zh-CN, …) gets numbers, decimals, percentages, currency, dates,
+times and digit strings read in Mandarin; its text has no spaces, so each written run becomes one spoken token with
+the readings put in place and the characters and punctuation kept (the aligner places zh per character). Other
+languages get plain numbers spelled by num2words where it knows the language, and are otherwise left as written.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def as_written(text: str) -> TextMap:
 
 
 def _say(word: str, language: str) -> list[str]:
+    if language.split("-")[0].lower() == "zh":
+        return [_chinese(word)]
     lead = LEADING.match(word)
     trail = TRAILING.search(word)
     start = lead.end() if lead else 0
@@ -166,3 +170,105 @@ def _num2words(value: int, to: str = "cardinal") -> str:
     from num2words import num2words
 
     return str(num2words(value, to=to, lang="en")).replace(",", "")
+
+
+# Chinese. Readings are put in place with one regex pass per kind, most specific first (2024-03-05 is a date before
+# it is three numbers); a pass turns the digits it reads into Chinese, so no later pass reads them again. 第3 needs
+# no rule of its own: the number is read and 第 kept.
+ZH_DIGITS = "零一二三四五六七八九"
+ZH_CURRENCIES = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
+# Standard Mandarin says 两, not 二, for a lone 2 counting something; only common classifiers, never after 第.
+ZH_CLASSIFIERS = "个位只本件张条次种岁天人辆台杯块碗双对份部遍"
+ZH_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+ZH_SIGN = r"((?<![0-9A-Za-z.])[-−])?"  # a minus after a digit or letter is a dash (3-5, F5-TTS), not a sign
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+ZH_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
+ZH_YEAR = re.compile(r"(?<!\d)(\d{4})(?=年)")  # 2024年: a year is read digit by digit; 3年 (three years) is not
+ZH_TIME = re.compile(r"(?<!\d)(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?(?!\d)")
+ZH_MONEY = re.compile(ZH_SIGN + "([¥￥$€£])" + ZH_AMOUNT)
+ZH_PERCENT = re.compile(ZH_SIGN + ZH_AMOUNT + "[%％]")
+ZH_TWO = re.compile(rf"(?<![\d.,第\-−])2(?=[{ZH_CLASSIFIERS}])")
+ZH_NUMBER = re.compile(ZH_SIGN + ZH_AMOUNT)
+ZH_DIGIT = re.compile(r"\d")
+
+
+def _chinese(word: str) -> str:
+    """The written run with every number in it read in Mandarin, everything else kept as it is."""
+    said = word.translate(FULL_WIDTH_DIGITS)
+    said = ZH_ISO_DATE.sub(_zh_iso_date, said)
+    said = ZH_YEAR.sub(lambda match: _zh_digits(match.group(1)), said)
+    said = ZH_TIME.sub(_zh_time, said)
+    said = ZH_MONEY.sub(_zh_money, said)
+    said = ZH_PERCENT.sub(lambda match: _zh_sign(match.group(1)) + "百分之" + _zh_amount(match.group(2)), said)
+    said = ZH_TWO.sub("两", said)
+    said = ZH_NUMBER.sub(lambda match: _zh_sign(match.group(1)) + _zh_amount(match.group(2)), said)
+    return ZH_DIGIT.sub(lambda match: _zh_digits(match.group()), said)  # what is left (1.2.3): digit by digit
+
+
+def _zh_iso_date(match: re.Match[str]) -> str:
+    year, month, day = match.groups()
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+        return match.group()  # not a date: its numbers are read one by one later
+    return f"{_zh_digits(year)}年{_zh_integer(int(month))}月{_zh_integer(int(day))}日"
+
+
+def _zh_time(match: re.Match[str]) -> str:
+    hours, minutes, seconds = (int(part) if part else None for part in match.groups())
+    if hours >= 24 or minutes >= 60 or (seconds is not None and seconds >= 60):
+        return match.group()
+    said = ("两" if hours == 2 else _zh_integer(hours)) + "点"  # 两点 is two o'clock
+    if minutes or seconds:
+        said += ("零" if 0 < minutes < 10 else "") + _zh_integer(minutes) + "分"
+    if seconds:
+        said += _zh_integer(seconds) + "秒"
+    return said
+
+
+def _zh_money(match: re.Match[str]) -> str:
+    sign, symbol, amount = match.groups()
+    unit = ZH_CURRENCIES[symbol]
+    already_said = match.string.startswith(unit, match.end())  # ¥3.5元: the unit is written after it too
+    return _zh_sign(sign) + _zh_amount(amount) + ("" if already_said else unit)
+
+
+def _zh_sign(sign: str | None) -> str:
+    return "负" if sign else ""
+
+
+def _zh_amount(amount: str) -> str:
+    """3.14 → 三点一四, 1,234 → 一千二百三十四; a run with a leading zero (010, 007) or too long to be an amount
+    (an id, and int() refuses thousands of digits) is read digit by digit."""
+    whole, _, fraction = amount.replace(",", "").partition(".")
+    if len(whole) > 16 or (len(whole) > 1 and whole[0] == "0" and "," not in amount):
+        said = _zh_digits(whole)
+    else:
+        said = _zh_integer(int(whole))
+    return said + ("点" + _zh_digits(fraction) if fraction else "")
+
+
+def _zh_digits(digits: str) -> str:
+    return "".join(ZH_DIGITS[int(digit)] for digit in digits)
+
+
+def _zh_integer(number: int, leading: bool = True) -> str:
+    """Cardinal reading grouped by 万 and 亿: 10010 → 一万零一十, 100000 → 十万."""
+    for size, unit in ((10**8, "亿"), (10**4, "万")):
+        if number >= size:
+            high, low = divmod(number, size)
+            said = _zh_integer(high, leading) + unit
+            if low:  # a gap of zeros before the rest is said as one 零
+                said += ("零" if low < size // 10 else "") + _zh_integer(low, leading=False)
+            return said
+    return _zh_section(number, leading) if number else "零"
+
+
+def _zh_section(number: int, leading: bool) -> str:
+    """0 < number < 10000; 一十 is said 十 only at the very start (十二, but 一百一十)."""
+    said, gap = "", False
+    for size, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = number // size % 10
+        if digit:
+            said += ("零" if gap and said else "") + ZH_DIGITS[digit] + unit
+        gap = not digit
+    return said[1:] if leading and said.startswith("一十") else said
