@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 # Every setting that changes which weights the worker needs (and any ALIGN_MODEL_<LANGUAGE>).
-WEIGHT_SETTINGS = ("F5_MODEL", "F5_REPO", "F5_CHECKPOINT_FILE", "F5_VOCAB_FILE", "VOCOS_REPO", "WORKER_ALIGN_LANGUAGES")
+WEIGHT_SETTINGS = ("F5_MODEL", "F5_REPO", "F5_CHECKPOINT_FILE", "F5_VOCAB_FILE", "VOCOS_REPO", "WORKER_ALIGN_LANGUAGES",
+                   "WORKER_ASR_MODEL")  # fmt: skip
 
 
 def weights_marker(models_dir: Path, env: Mapping[str, str]) -> Path:

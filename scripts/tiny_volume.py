@@ -8,7 +8,8 @@ The tests build one of these; a person can build one to try the worker on a lapt
     WORKER_VOLUME=.volume uv run python handler.py --test_input "$(cat test_input.json)"
 
 The models are the libraries' real classes, shrunk: F5's `CFM(DiT)` from the packaged F5TTS_v1_Base config at
-dim 64 / depth 2, a Vocos with a one-layer backbone, and a two-layer `Wav2Vec2ForCTC` with a character vocabulary.
+dim 64 / depth 2, a Vocos with a one-layer backbone, a two-layer `Wav2Vec2ForCTC` with a character vocabulary,
+and a two-layer Whisper in faster-whisper's format whose every transcript is " hello" (scripts/tiny_whisper.py).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
+from scripts.tiny_whisper import build_tiny_faster_whisper  # noqa: E402
 from worker.layout import VolumeLayout  # noqa: E402
 
 F5_MODEL_NAME = "F5TTS_v1_Base"
+ASR_MODEL_NAME = "large-v3-turbo"  # the worker's default WORKER_ASR_MODEL
 TINY_F5_ARCH = {"dim": 64, "depth": 2, "heads": 2, "dim_head": 32, "text_dim": 32, "conv_layers": 1}
 ALIGN_LETTERS = "abcdefghijklmnopqrstuvwxyz'"
 
@@ -39,6 +42,7 @@ def build_tiny_volume(volume_dir: Path, languages: tuple[str, ...] = ("en",), se
     _write_vocos(layout.vocos_dir)
     for language in languages:
         _write_wav2vec2(layout.align_dir(language))
+    build_tiny_faster_whisper(layout.asr_dir(ASR_MODEL_NAME), seed=seed)
     return layout
 
 

@@ -27,6 +27,8 @@ def hub_from(tiny_volume: Path):  # type: ignore[no-untyped-def]
     }
     for path in (models / "align" / "en").iterdir():
         files[(SOURCE.align_repos["en"], path.name)] = path
+    for path in (models / "asr" / "large-v3-turbo").iterdir():
+        files[(str(SOURCE.asr_repo), path.name)] = path
     requests: list[tuple[str, str]] = []
 
     def download(repo: str, name: str, destination: Path) -> None:
@@ -55,13 +57,14 @@ def test_missing_models_are_fetched_into_place_and_load_with_the_real_loaders(ti
     download, requests = hub_from(tiny_volume)
     published = ensure_weights(settings, SOURCE, download, offline=False)
     assert missing_models(settings) == []
-    assert len(published) == 3
+    assert len(published) == 4
     assert (SOURCE.f5_repo, SOURCE.f5_checkpoint) in requests
     assert not list(settings.layout.models_dir.rglob(".tmp-*"))
     # arch.json is not part of a real release: give the tiny checkpoint its shape the way a fine-tune would.
     shutil.copy(tiny_volume / "f5tts-worker/models/f5/F5TTS_v1_Base/arch.json", settings.layout.f5_dir("F5TTS_v1_Base"))
     models = load_models(settings)
     assert models.engines["f5"].name == "F5-TTS/F5TTS_v1_Base" and models.aligners["wav2vec2"].languages == ("en",)
+    assert models.transcriber is not None
 
     requests.clear()
     assert ensure_weights(settings, SOURCE, download, offline=False) == []

@@ -16,6 +16,7 @@ import numpy as np
 
 from tts import ChunkSpan, ReferenceVoice, Speech, SynthesisOptions
 from tts.chunking import chunk_text
+from tts.runtime import Runtime
 from worker.layout import F5_CHECKPOINT_NAMES
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,16 @@ class F5Synthesizer:
         self._lock = threading.Lock()  # one job at a time: the seed is process-wide torch state
 
     @classmethod
-    def load(cls, model_dir: Path, vocos_dir: Path, device: str) -> F5Synthesizer:
+    def load(cls, model_dir: Path, vocos_dir: Path, runtime: Runtime) -> F5Synthesizer:
         """Load `model.safetensors`/`model.pt` + `vocab.txt` from `model_dir` and Vocos from `vocos_dir`.
 
         The architecture comes from F5's packaged config named like the folder (e.g. F5TTS_v1_Base); an
-        `arch.json` in the folder overrides its fields, for fine-tunes of another size.
+        `arch.json` in the folder overrides its fields, for fine-tunes of another size. The transformer runs in
+        the runtime's dtype and attention kernel; Vocos stays in float32 (F5 decodes in float32 too).
         """
         from importlib.resources import files
 
+        import torch
         from f5_tts.infer.utils_infer import load_model, load_vocoder
         from f5_tts.model import DiT
         from omegaconf import OmegaConf
@@ -60,10 +63,13 @@ class F5Synthesizer:
         arch = dict(OmegaConf.to_container(OmegaConf.load(config_path).model.arch))  # type: ignore[arg-type]
         if (model_dir / "arch.json").is_file():
             arch.update(json.loads((model_dir / "arch.json").read_text()))
+        arch["attn_backend"] = runtime.attention
 
+        device = runtime.device
         model = load_model(
             DiT, arch, str(checkpoint), mel_spec_type="vocos", vocab_file=str(model_dir / "vocab.txt"), device=device
         )
+        model = model.to(getattr(torch, runtime.dtype)).eval()
         vocoder = load_vocoder("vocos", is_local=True, local_path=str(vocos_dir), device=device)
         return cls(model, vocoder, device, name=f"F5-TTS/{model_dir.name}")
 
@@ -81,16 +87,17 @@ class F5Synthesizer:
         if voice.sample_rate_hz != SAMPLE_RATE_HZ:
             raise ValueError(f"reference voice must be decoded at {SAMPLE_RATE_HZ} Hz")
         reference = torch.from_numpy(voice.samples).unsqueeze(0)
+        transcript = reference_text(voice.transcript)
         chunks = chunk_text(text, self._chunk_budget_bytes(voice, options.speed))
 
         pieces: list[np.ndarray] = []
-        with self._lock:
+        with self._lock, torch.inference_mode():
             torch.manual_seed(options.seed)
             for chunk in chunks:
                 wave, _, _ = next(
                     infer_batch_process(
                         (reference, SAMPLE_RATE_HZ),
-                        voice.transcript,
+                        transcript,
                         [chunk],
                         self._model,
                         self._vocoder,
@@ -111,6 +118,15 @@ class F5Synthesizer:
         # Same estimate as F5's infer_process: text bytes per second of the reference, times the time left.
         bytes_per_s = len(voice.transcript.encode("utf-8")) / voice.duration_s
         return max(MIN_CHUNK_BYTES, int(bytes_per_s * (WINDOW_BUDGET_S - voice.duration_s) * speed))
+
+
+def reference_text(transcript: str) -> str:
+    """The transcript as F5 expects it: ending in a sentence stop and a space, so the generated text starts a
+    new sentence instead of running on from the reference's last word (F5's own preprocessing does the same)."""
+    text = transcript.strip()
+    if text.endswith(("。", "！", "？")):
+        return text
+    return (text if text.endswith((".", "!", "?")) else text + ".") + " "
 
 
 def join_chunks(

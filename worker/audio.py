@@ -95,6 +95,18 @@ def encode(samples: np.ndarray, sample_rate_hz: int, path: Path, audio_format: A
         raise RuntimeError(f"ffmpeg could not encode {audio_format}: {_last_line(completed.stderr)}")
 
 
+def encode_exact(samples: np.ndarray, sample_rate_hz: int, path: Path) -> None:
+    """32-bit float WAV: decodes to exactly these samples (the voice library stores prepared clips so)."""
+    command = [
+        "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "f32le", "-ar", str(sample_rate_hz), "-ac", "1", "-i", "-",
+        "-c:a", "pcm_f32le", "-f", "wav", str(path),
+    ]  # fmt: skip
+    pcm = np.ascontiguousarray(samples, dtype=np.float32).tobytes()
+    completed = subprocess.run(command, input=pcm, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not write a float WAV: {_last_line(completed.stderr)}")
+
+
 def _last_line(stderr: bytes) -> str:
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     return lines[-1] if lines else "no details from ffmpeg"

@@ -32,7 +32,10 @@ VoiceName = Annotated[
 
 
 class VoiceInput(_Strict):
-    """The reference voice: exactly one source, plus what is said in it (a saved voice brings its own)."""
+    """The reference voice: exactly one source, plus what is said in it (a saved voice brings its own).
+
+    Clips up to 60 s are accepted; the worker trims silence and cuts longer ones to 12 s at a pause (and the
+    transcript with them). Without `text`, the worker transcribes the clip once and remembers it."""
 
     base64: str | None = Field(
         None, max_length=MAX_VOICE_BASE64_CHARS, description="The clip itself, base64 (wav, mp3, flac, ogg, m4a)."
@@ -46,7 +49,10 @@ class VoiceInput(_Strict):
     )
     name: VoiceName | None = Field(None, description="A voice saved with a voice.save job.")
     text: str | None = Field(
-        None, min_length=1, max_length=1000, description="The transcript of the clip, exactly as spoken."
+        None,
+        min_length=1,
+        max_length=1000,
+        description="The transcript of the clip, exactly as spoken. Leave out to have the worker transcribe it.",
     )
 
     @field_validator("text")
@@ -61,8 +67,6 @@ class VoiceInput(_Strict):
         given = [name for name in ("base64", "url", "s3_key", "name") if getattr(self, name)]
         if len(given) != 1:
             raise ValueError(f"give exactly one of base64, url, s3_key or name (got {', '.join(given) or 'none'})")
-        if self.text is None and not self.name:
-            raise ValueError("text is required with base64, url or s3_key: the transcript of the clip")
         if self.s3_key and ".." in self.s3_key.split("/"):
             raise ValueError("s3_key may not contain '..' parts")
         return self
@@ -84,6 +88,14 @@ class TTSOptions(_Strict):
         int | None, Field(ge=0, le=2**31 - 1, description="Same seed, same text and voice → same audio.")
     ] = None
     cross_fade_s: Annotated[float, Field(ge=0.0, le=1.0, description="Cross-fade between text chunks.")] = 0.15
+    remove_silence: bool = Field(
+        False,
+        description="Shorten pauses longer than max_pause_s and trim silence at both ends; word timings are "
+        "measured on the shortened audio.",
+    )
+    max_pause_s: Annotated[
+        float, Field(ge=0.05, le=2.0, description="Longest pause kept when remove_silence is on.")
+    ] = 0.3
     normalize_text: bool = Field(
         True,
         description="Say numbers, currency, dates, times and abbreviations as words (English fully; other "
@@ -97,6 +109,15 @@ class AudioOptions(_Strict):
     format: AudioFormat = Field("wav", description="Container and codec of the output audio.")
     sample_rate_hz: Annotated[
         int | None, Field(ge=8000, le=48000, description="Resample the output; default: the engine's own rate.")
+    ] = None
+    loudness_lufs: Annotated[
+        float | None,
+        Field(
+            ge=-40,
+            le=-5,
+            description="Integrated loudness target (EBU R128), e.g. -23 broadcast, -16 podcasts and web, "
+            "-14 streaming; peaks are never clipped. Default: as generated.",
+        ),
     ] = None
 
 
@@ -232,7 +253,7 @@ class SynthesisJob(_Strict):
     def _voice_for_cloning(cls, voice: VoiceInput | None, info: ValidationInfo) -> VoiceInput | None:
         tts = info.data.get("tts")
         if voice is None and tts is not None and tts.engine == "f5":
-            raise ValueError("is required by the f5 engine: give voice.base64 or voice.url, and voice.text")
+            raise ValueError("is required by the f5 engine: give voice.base64, voice.url, voice.s3_key or voice.name")
         return voice
 
 
@@ -241,13 +262,18 @@ class VoiceSaveJob(_Strict):
 
     action: Literal["voice.save"]
     name: VoiceName
-    voice: VoiceInput = Field(..., description="The clip (base64 or url) and its transcript.")
+    voice: VoiceInput = Field(
+        ..., description="The clip (base64, url or s3_key) and its transcript; without one it is transcribed now."
+    )
+    language: str = Field(
+        "en", pattern=r"^[a-z]{2,3}$", description="Language spoken in the clip: for cutting and transcribing it."
+    )
 
     @field_validator("voice")
     @classmethod
     def _a_clip(cls, voice: VoiceInput) -> VoiceInput:
         if voice.name:
-            raise ValueError("give the clip itself (base64 or url) and its text, not a saved name")
+            raise ValueError("give the clip itself (base64, url or s3_key), not a saved name")
         return voice
 
 

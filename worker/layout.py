@@ -8,6 +8,8 @@ loaders, the demo-volume script and the tests agree on the layout:
         models/f5/<model name>/            model.safetensors (or model.pt), vocab.txt, optional arch.json
         models/vocos/                      config.yaml, pytorch_model.bin
         models/align/<language>/           a Hugging Face wav2vec2 CTC folder
+        models/asr/<model>/                a faster-whisper (CTranslate2) model, for clips without a transcript
+        cache/transcripts/                 transcripts of clips, by hash (worker/transcriber.py)
         outputs/                           results when no S3 bucket is configured
         voices/<name>/                     the voice library when no S3 bucket is configured (worker/voices.py)
 """
@@ -52,6 +54,14 @@ class VolumeLayout:
 
     def align_dir(self, language: str) -> Path:
         return self.models_dir / "align" / language
+
+    def asr_dir(self, model: str) -> Path:
+        """`model` is a faster-whisper size (large-v3-turbo) or a hub id (owner/name): one folder either way."""
+        return self.models_dir / "asr" / model.replace("/", "--")
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.app_dir / "cache" / "transcripts"
 
     @property
     def outputs_dir(self) -> Path:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,8 @@ from subtitles import (
     render_srt,
     render_vtt,
 )
-from tts import Speech, SpeechSynthesizer, SynthesisOptions
+from tts import ChunkSpan, Speech, SpeechSynthesizer, SynthesisOptions
+from tts.dsp import normalize_loudness, shorten_pauses
 from tts.normalize import TextMap, as_written, normalize
 from worker import audio
 from worker.contract import (
@@ -51,7 +52,8 @@ from worker.contract import (
 from worker.errors import InternalError, InvalidInput, ModelError, VoiceError
 from worker.fetch import AddressPolicy
 from worker.settings import Settings
-from worker.voice import load_voice
+from worker.transcriber import Transcriber, TranscriptCache, cached_transcriber
+from worker.voice import ClipTools, load_voice, prepare_reference
 from worker.voices import VoiceLibrary
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,9 @@ SUBTITLE_CONTENT_TYPES = {
     "vtt": "text/vtt; charset=utf-8",
     "json": "application/json",
 }
+
+# The job's tts fields an engine takes; the others (engine choice, text and pause handling) are the pipeline's.
+ENGINE_OPTIONS = {option.name for option in fields(SynthesisOptions)} - {"seed", "language"}
 
 ProgressReporter = Callable[[dict[str, Any]], None]
 
@@ -94,6 +99,8 @@ class Pipeline:
         work_dir: Path | None = None,
         url_policy: AddressPolicy | None = None,
         voices: VoiceLibrary | None = None,
+        transcriber: Transcriber | None = None,
+        transcript_cache_dir: Path | None = None,
     ) -> None:
         self.engines = dict(engines)
         self.aligners = dict(aligners)
@@ -102,6 +109,8 @@ class Pipeline:
         self.work_dir = work_dir
         self.url_policy = url_policy or AddressPolicy()
         self.voices = voices
+        self.transcriber = transcriber
+        self.transcript_cache_dir = transcript_cache_dir
 
     @classmethod
     def load(cls, settings: Settings) -> Pipeline:
@@ -120,6 +129,8 @@ class Pipeline:
             default_engine=settings.default_engine,
             url_policy=AddressPolicy.from_setting(settings.url_allow_networks),
             voices=VoiceLibrary(voice_store),
+            transcriber=models.transcriber,
+            transcript_cache_dir=settings.layout.transcripts_dir,
         )
 
     def handle(self, job: Job, job_id: str, report: ProgressReporter) -> dict[str, Any]:
@@ -129,8 +140,10 @@ class Pipeline:
         if self.voices is None:
             raise InvalidInput("action", "this worker has no voice library")
         if isinstance(job, VoiceSaveJob):
+            tools = self.clip_tools(job.language)
             with tempfile.TemporaryDirectory(prefix="f5voice-", dir=self.work_dir) as scratch:
-                return {"voice": self.voices.save(job.name, job.voice, Path(scratch), self.url_policy, self.storage)}
+                record = self.voices.save(job.name, job.voice, Path(scratch), tools, self.url_policy, self.storage)
+            return {"voice": record}
         if isinstance(job, VoiceListJob):
             return {"voices": self.voices.list()}
         if not self.voices.delete(job.name):
@@ -151,15 +164,21 @@ class Pipeline:
             with clock.stage("voice"):
                 voice = None
                 if engine_name == "f5" and job.voice is not None:
-                    voice = load_voice(
+                    clip = load_voice(
                         job.voice, work, synthesizer.sample_rate_hz, self.url_policy, self.voices, self.storage
                     )
+                    voice = clip  # a saved voice was prepared when it was saved
+                    if not job.voice.name:
+                        voice, voice_warnings = prepare_reference(clip, self.clip_tools(job.language))
+                        warnings += voice_warnings
             seed = job.tts.seed if job.tts.seed is not None else secrets.randbelow(2**31)
             with clock.stage("tts"):
                 text_map = normalize(job.text, job.language) if job.tts.normalize_text else as_written(job.text)
-                tts_options = job.tts.model_dump(exclude={"seed", "engine", "normalize_text"})
+                tts_options = job.tts.model_dump(include=ENGINE_OPTIONS)
                 options = SynthesisOptions(**tts_options, seed=seed, language=job.language)
                 speech = self._synthesize(synthesizer, text_map.spoken_text, voice, options)
+                if job.tts.remove_silence:
+                    speech = without_long_pauses(speech, job.tts.max_pause_s)
             with clock.stage("alignment"):
                 aligner_name, spoken_words = self._align(speech, job, aligner_choice)
                 words = written_words(spoken_words, text_map)
@@ -168,9 +187,13 @@ class Pipeline:
                 warnings.append(f"character timings are not available from the {aligner_name} aligner")
             with clock.stage("subtitles"):
                 subtitle_files = self._write_subtitles(words, job, work, speech.duration_s)
+                samples = speech.samples
+                if job.audio.loudness_lufs is not None:
+                    samples, note = normalize_loudness(samples, speech.sample_rate_hz, job.audio.loudness_lufs)
+                    warnings += [note] if note else []
                 audio_path = work / f"speech.{job.audio.format}"
                 out_rate_hz = audio.output_rate_hz(job.audio.format, job.audio.sample_rate_hz, speech.sample_rate_hz)
-                audio.encode(speech.samples, speech.sample_rate_hz, audio_path, job.audio.format, out_rate_hz)
+                audio.encode(samples, speech.sample_rate_hz, audio_path, job.audio.format, out_rate_hz)
             with clock.stage("storage"):
                 expiry_s = job.output.presign_expiry_s
                 stored_audio = self.storage.put_file(
@@ -197,7 +220,9 @@ class Pipeline:
                 "tts.engine", f"{name!r} is not loaded on this worker (it has {', '.join(self.engines)})"
             )
         if name == "f5" and job.voice is None:
-            raise InvalidInput("voice", "is required by the f5 engine: give voice.base64 or voice.url and voice.text")
+            raise InvalidInput(
+                "voice", "is required by the f5 engine: give voice.base64, voice.url, voice.s3_key or voice.name"
+            )
         if name == "espeak":
             espeak = self.engines[name]
             if not espeak.has_language(job.language):  # type: ignore[attr-defined]
@@ -223,6 +248,25 @@ class Pipeline:
         if len(speech.samples) == 0:
             raise ModelError("the speech model produced no audio for this text")
         return speech
+
+    def clip_tools(self, language: str) -> ClipTools:
+        """What preparing a reference clip in `language` may use: an aligner to cut a long clip and its
+        transcript together (wav2vec2, else PocketSphinx), and cached speech recognition for clips without one."""
+        aligner = next(
+            (self.aligners[name] for name in ("wav2vec2", "pocketsphinx")
+             if name in self.aligners and language in self.aligners[name].languages),
+            None,
+        )  # fmt: skip
+
+        def align(samples: Any, rate_hz: int, transcript: str) -> list[AlignedWord]:
+            assert aligner is not None  # noqa: S101 (only handed out with an aligner)
+            return aligner.align(samples, rate_hz, [TextSpan(transcript, 0.0, len(samples) / rate_hz)], language)
+
+        transcribe = None
+        if self.transcriber is not None:
+            cache = TranscriptCache(self.transcript_cache_dir or Path(tempfile.gettempdir()), self.transcriber.name)
+            transcribe = cached_transcriber(self.transcriber, cache, language)
+        return ClipTools(align=align if aligner is not None else None, transcribe=transcribe)
 
     def _choose_aligner(self, job: SynthesisJob, engine_name: str) -> str:
         """Decided before any audio is made, so a job that cannot be timed fails at once."""
@@ -358,6 +402,20 @@ def _result(
         warnings=warnings,
     )
     return result.model_dump(mode="json")
+
+
+def without_long_pauses(speech: Speech, max_pause_s: float) -> Speech:
+    """The speech with pauses shortened; chunk spans and any engine word times carried into the new audio."""
+    samples, where = shorten_pauses(speech.samples, speech.sample_rate_hz, max_pause_s)
+    rate = speech.sample_rate_hz
+    chunks = tuple(ChunkSpan(c.text, where(c.start_sample), where(c.end_sample)) for c in speech.chunks)
+    word_times = None
+    if speech.word_times is not None:
+        word_times = tuple(
+            replace(w, start_s=where(round(w.start_s * rate)) / rate, end_s=where(round(w.end_s * rate)) / rate)
+            for w in speech.word_times
+        )
+    return Speech(samples=samples, sample_rate_hz=rate, chunks=chunks, word_times=word_times)
 
 
 def written_words(spoken: list[AlignedWord], text_map: TextMap) -> list[AlignedWord]:

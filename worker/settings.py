@@ -17,6 +17,7 @@ from worker.layout import VolumeLayout
 RUNPOD_VOLUME = Path("/runpod-volume")
 LOCAL_VOLUME = Path(".volume")
 DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
 class SettingsError(WorkerError):
@@ -52,6 +53,8 @@ class Settings:
     url_allow_networks: str  # CIDRs voice URLs may reach besides the public internet (worker.fetch)
     align_languages: tuple[str, ...] = ("en",)  # an alignment model is loaded for each
     profile: str = "full"  # full: F5-TTS + wav2vec2 from the volume; offline: eSpeak NG + PocketSphinx only
+    asr_model: str | None = "large-v3-turbo"  # faster-whisper model for clips without a transcript; None: off
+    tts_dtype: str = "auto"  # auto | float32 | float16 | bfloat16 (tts.runtime)
 
     @property
     def default_engine(self) -> str:
@@ -79,6 +82,8 @@ class Settings:
             url_allow_networks=_networks(env.get("WORKER_URL_ALLOW_NETWORKS", "")),
             align_languages=_languages(env.get("WORKER_ALIGN_LANGUAGES", "en")),
             profile=_profile(env.get("WORKER_PROFILE", "full")),
+            asr_model=_asr_model(env.get("WORKER_ASR_MODEL", "large-v3-turbo")),
+            tts_dtype=_dtype(env.get("WORKER_TTS_DTYPE", "auto")),
         )
 
 
@@ -141,3 +146,21 @@ def _log_level(value: str) -> str:
     if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError(f"WORKER_LOG_LEVEL={value!r}: use DEBUG, INFO, WARNING or ERROR")
     return value.upper()
+
+
+def _asr_model(value: str) -> str | None:
+    value = value.strip()
+    if value.lower() in ("", "none", "off"):
+        return None
+    if not all(part and part not in (".", "..") for part in value.split("/")) or value.count("/") > 1:
+        raise SettingsError(
+            f"WORKER_ASR_MODEL={value!r}: use a faster-whisper size (large-v3-turbo), a hub id, or none"
+        )
+    return value
+
+
+def _dtype(value: str) -> str:
+    value = value.lower()
+    if value not in DTYPES:
+        raise SettingsError(f"WORKER_TTS_DTYPE={value!r}: use one of {', '.join(DTYPES)}")
+    return value

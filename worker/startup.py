@@ -18,11 +18,14 @@ from storage.s3 import S3Storage
 from tts import SpeechSynthesizer
 from tts.espeak import EspeakSynthesizer
 from tts.f5 import F5Synthesizer
+from tts.runtime import detect_runtime
 from worker.errors import ModelError
 from worker.settings import Settings
+from worker.transcriber import Transcriber
 
 log = logging.getLogger(__name__)
 
+ASR_REQUIRED_FILES = ("config.json", "model.bin", "tokenizer.json")
 HOW_TO_FILL = (
     "start the worker through the bootstrap (python -m bootstrap), which downloads the weights once, "
     "build random-weight test models with scripts/tiny_volume.py, "
@@ -53,6 +56,8 @@ def missing_models(settings: Settings) -> list[Path]:
     f5_dir = layout.f5_dir(settings.f5_model)
     needed = [f5_dir / "vocab.txt", layout.vocos_dir / "config.yaml", layout.vocos_dir / "pytorch_model.bin"]
     needed += [layout.align_dir(language) / "config.json" for language in settings.align_languages]
+    if settings.asr_model is not None:
+        needed += [layout.asr_dir(settings.asr_model) / name for name in ASR_REQUIRED_FILES]
     missing = [path for path in needed if not path.is_file()]
     for language in settings.align_languages:
         folder = layout.align_dir(language)
@@ -69,6 +74,7 @@ class Models:
 
     engines: Mapping[str, SpeechSynthesizer]
     aligners: Mapping[str, Aligner]
+    transcriber: Transcriber | None = None  # for reference clips sent without a transcript
 
 
 def load_models(settings: Settings) -> Models:
@@ -80,15 +86,16 @@ def load_models(settings: Settings) -> Models:
     if settings.profile == "offline":
         log.info("start-up: offline profile: eSpeak NG speaks, PocketSphinx or eSpeak's own events time the words")
         return Models(engines, aligners)
-    synthesizer, wav2vec2 = _load_volume_models(settings)
+    synthesizer, wav2vec2, transcriber = _load_volume_models(settings)
     if wav2vec2 is not None:
         aligners["wav2vec2"] = wav2vec2
-    return Models({**engines, "f5": synthesizer}, aligners)
+    return Models({**engines, "f5": synthesizer}, aligners, transcriber)
 
 
-def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Aligner | None]:
-    """F5-TTS and Vocos must be there. An alignment model that is not is only a warning: PocketSphinx times
-    English without one, and a job in another language gets an error naming the setting."""
+def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Aligner | None, Transcriber | None]:
+    """F5-TTS and Vocos must be there. An alignment or speech recognition model that is not is only a warning:
+    PocketSphinx times English without one, a job in another language gets an error naming the setting, and a
+    clip without a transcript gets an error asking for one."""
     layout = settings.layout
     all_missing = missing_models(settings)
     missing_alignment = [
@@ -96,7 +103,8 @@ def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Alig
         for language in settings.align_languages
         if any(path.is_relative_to(layout.align_dir(language)) for path in all_missing)
     ]
-    missing = [path for path in all_missing if not path.is_relative_to(layout.models_dir / "align")]
+    optional = (layout.models_dir / "align", layout.models_dir / "asr")
+    missing = [path for path in all_missing if not any(path.is_relative_to(folder) for folder in optional)]
     if missing:
         # Files went missing after the weights were fetched: let the next bootstrap fetch them again.
         for marker in settings.layout.models_dir.glob(".weights-complete-*"):
@@ -104,9 +112,10 @@ def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Alig
         listed = "\n  ".join(str(path) for path in missing)
         raise ModelError(f"model files are missing from the volume:\n  {listed}\nTo put them there: {HOW_TO_FILL}")
     device = pick_device(settings.device)
-    log.info("start-up: device %s, volume %s", device, settings.volume_dir)
+    runtime = detect_runtime(device, settings.tts_dtype)
+    log.info("start-up: F5-TTS runs on %s; volume %s", runtime.describe(), settings.volume_dir)
     with phase("F5-TTS + Vocos load"):
-        synthesizer = F5Synthesizer.load(layout.f5_dir(settings.f5_model), layout.vocos_dir, device)
+        synthesizer = F5Synthesizer.load(layout.f5_dir(settings.f5_model), layout.vocos_dir, runtime)
     with phase("F5-TTS warm-up"):
         synthesizer.warm_up()
     if missing_alignment:
@@ -116,11 +125,24 @@ def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Alig
             layout.models_dir / "align",
         )
     present = [language for language in settings.align_languages if language not in missing_alignment]
-    if not present:
-        return synthesizer, None
-    with phase("alignment model load"):
-        aligner = Wav2Vec2Aligner.load({language: layout.align_dir(language) for language in present}, device)
-    return synthesizer, aligner
+    aligner = None
+    if present:
+        with phase("alignment model load"):
+            aligner = Wav2Vec2Aligner.load({language: layout.align_dir(language) for language in present}, device)
+    return synthesizer, aligner, _load_transcriber(settings, device, all_missing)
+
+
+def _load_transcriber(settings: Settings, device: str, all_missing: list[Path]) -> Transcriber | None:
+    if settings.asr_model is None:
+        return None
+    folder = settings.layout.asr_dir(settings.asr_model)
+    if any(path.is_relative_to(folder) for path in all_missing):
+        log.warning(
+            "start-up: no speech recognition model in %s; voice clips need their transcript (voice.text)", folder
+        )
+        return None
+    with phase("speech recognition model load"):
+        return Transcriber.load(folder, device)
 
 
 def open_storage(settings: Settings) -> Storage:

@@ -1,10 +1,12 @@
 """The voice library: reference clips saved under a name, with their transcript, for later jobs.
 
 Kept where the results go: under `voices/<name>/` in the bucket, or in the volume's app folder when no bucket is
-configured. A saved clip is checked (probed and decoded) before it is stored, so a saved voice always works.
+configured. A clip is prepared once, when it is saved (decoded, trimmed, cut to F5's useful length,
+transcribed when sent without a transcript: worker/voice.py), and stored as prepared, so a saved voice always
+works and its transcript always matches it.
 
-    voices/<name>/clip       the clip as sent (any format ffmpeg reads)
-    voices/<name>/voice.json {"name", "text", "duration_s", "bytes", "sha256", "saved_at"}
+    voices/<name>/clip       the prepared clip: 32-bit float WAV, mono, 24 kHz (used exactly as prepared)
+    voices/<name>/voice.json {"name", "text", "transcribed", "duration_s", "bytes", "sha256", "saved_at"}
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from storage import Storage
+from worker import audio
 from worker.contract import VoiceInput
 from worker.errors import VoiceError
 from worker.fetch import PUBLIC_ONLY, AddressPolicy
-from worker.voice import decode_clip, fetch_clip
+from worker.voice import ClipTools, decode_clip, fetch_clip, prepare_reference
 
 PREFIX = "voices"
-CHECK_RATE_HZ = 16_000  # decoding at any rate proves the clip works
+STORED_RATE_HZ = 24_000  # F5-TTS's rate: a saved clip is used as it is stored
 
 
 class VoiceLibrary:
@@ -34,23 +37,28 @@ class VoiceLibrary:
         name: str,
         voice: VoiceInput,
         work_dir: Path,
+        tools: ClipTools,
         policy: AddressPolicy = PUBLIC_ONLY,
         bucket: Storage | None = None,
     ) -> dict[str, Any]:
         clip = fetch_clip(voice, work_dir, policy, bucket)
-        decoded = decode_clip(clip, voice.text or "", CHECK_RATE_HZ)  # refuses anything that would not work
-        data = clip.read_bytes()
+        decoded = decode_clip(clip, voice.text or "", STORED_RATE_HZ)  # refuses anything that would not work
+        prepared, warnings = prepare_reference(decoded, tools)
+        stored = work_dir / "prepared.wav"
+        audio.encode_exact(prepared.samples, STORED_RATE_HZ, stored)
+        data = stored.read_bytes()
         record = {
             "name": name,
-            "text": decoded.transcript,
-            "duration_s": round(decoded.duration_s, 3),
+            "text": prepared.transcript,
+            "transcribed": not voice.text,
+            "duration_s": round(prepared.duration_s, 3),
             "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest(),
             "saved_at": round(time.time(), 3),
         }
         self._store.put_bytes(f"{PREFIX}/{name}/clip", data, "application/octet-stream")
         self._store.put_bytes(f"{PREFIX}/{name}/voice.json", json.dumps(record).encode(), "application/json")
-        return record
+        return {**record, "warnings": warnings}
 
     def load(self, name: str, destination: Path) -> str:
         """Write the saved clip to `destination`; returns its transcript. VoiceError if there is no such voice."""

@@ -32,6 +32,9 @@ ALIGN_FILES = (
     "vocab.json",
 )
 ALIGN_WEIGHTS = ("model.safetensors", "pytorch_model.bin")  # the first one the repository has
+ASR_FILES = ("config.json", "model.bin", "tokenizer.json")
+ASR_VOCABULARY = ("vocabulary.json", "vocabulary.txt")  # newer conversions have the first, older the second
+ASR_OPTIONAL = "preprocessor_config.json"  # large-v3 models need it (128 mel bins); older ones have none
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ModelSource:
     f5_vocab: str
     vocos_repo: str
     align_repos: Mapping[str, str]
+    asr_repo: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, languages: tuple[str, ...] = ("en",)) -> ModelSource:
@@ -56,6 +60,7 @@ class ModelSource:
                 language: env.get(f"ALIGN_MODEL_{language.upper()}") or default_align_model(language)
                 for language in languages
             },
+            asr_repo=asr_repository(env.get("WORKER_ASR_MODEL", "large-v3-turbo")),
         )
 
 
@@ -75,6 +80,19 @@ def default_align_model(language: str) -> str:
             "Hugging Face wav2vec2 CTC model for it, or remove it from WORKER_ALIGN_LANGUAGES"
         )
     return str(DEFAULT_ALIGN_MODELS_HF[language])
+
+
+def asr_repository(model: str) -> str | None:
+    """A faster-whisper size names its repository in faster-whisper's own table; anything else is a hub id."""
+    if model.strip().lower() in ("", "none", "off"):
+        return None
+    if "/" in model:
+        return model
+    from faster_whisper.utils import _MODELS
+
+    if model not in _MODELS:
+        raise WeightsMissing(f"WORKER_ASR_MODEL={model!r} is not a faster-whisper size ({', '.join(_MODELS)})")
+    return str(_MODELS[model])
 
 
 def ensure_weights(settings: Settings, source: ModelSource, download: Download, offline: bool) -> list[Path]:
@@ -106,6 +124,9 @@ def ensure_weights(settings: Settings, source: ModelSource, download: Download, 
     ]
     for language, repo in source.align_repos.items():
         plan.append((layout.align_dir(language), [(repo, name, name) for name in ALIGN_FILES] + [(repo, "", "")]))
+    if settings.asr_model is not None and source.asr_repo is not None:
+        asr = [(source.asr_repo, name, name) for name in ASR_FILES]
+        plan.append((layout.asr_dir(settings.asr_model), [*asr, (source.asr_repo, "", "asr")]))
     published = []
     for folder, files in plan:
         if any(path.is_relative_to(folder) for path in missing):
@@ -118,6 +139,12 @@ def _fetch_all(files: list[tuple[str, str, str]], staging: Path, download: Downl
     for repo, name_in_repo, name_on_volume in files:
         if name_in_repo:
             download(repo, name_in_repo, staging / name_on_volume)
+        elif name_on_volume == "asr":  # the vocabulary in either format, the preprocessor config if there is one
+            _fetch_first(repo, ASR_VOCABULARY, staging, download)
+            try:
+                download(repo, ASR_OPTIONAL, staging / ASR_OPTIONAL)
+            except FileNotFoundError:
+                pass
         else:  # alignment weights: whichever format the repository has
             _fetch_first(repo, ALIGN_WEIGHTS, staging, download)
 

@@ -1,0 +1,120 @@
+"""What a job can ask of its speech: a loudness target, pauses removed with true timings, and the runtime F5
+runs on (device, dtype, attention kernel)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+from tests.invariants import check_audio_file, check_result
+from tts.runtime import Runtime, choose_runtime
+from worker.audio import decode_mono
+from worker.contract import parse_job
+from worker.errors import ModelError
+
+pytestmark = pytest.mark.slow
+
+# Sentences with full stops: eSpeak NG pauses after each, long enough for max_pause_s 0.1 to shorten.
+TEXT = "The tide came in. The boats rose with it. Nobody on the quay said a word. Then the bell rang twice."
+
+
+def local_path(url: str) -> Path:
+    return Path(urlparse(url).path)
+
+
+def run(pipeline, **job):  # type: ignore[no-untyped-def]
+    raw = {"text": TEXT, "tts": {"engine": "espeak"}, "alignment": {"aligner": "engine"}, **job}
+    return pipeline.handle(parse_job(raw), "job", lambda _: None)
+
+
+def integrated_lufs(path: Path) -> float:
+    """Measured by ffmpeg's ebur128 filter: a separate implementation from the one the worker uses."""
+    report = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "info", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report)[-1])
+
+
+@pytest.mark.parametrize("target", [-23.0, -16.0])
+def test_the_output_reaches_the_loudness_target(local_pipeline, target):
+    result = run(local_pipeline, audio={"format": "flac", "loudness_lufs": target})
+    path = local_path(result["audio"]["url"])
+    assert integrated_lufs(path) == pytest.approx(target, abs=0.5)
+    assert not [warning for warning in result["warnings"] if "loudness" in warning]
+
+
+def test_a_target_the_peaks_do_not_allow_stops_short_and_says_so(local_pipeline):
+    result = run(local_pipeline, audio={"format": "wav", "loudness_lufs": -5.0})
+    peak = np.abs(decode_mono(local_path(result["audio"]["url"]), 22050, 60)).max()
+    assert peak <= 0.96  # never clipped
+    assert any("not -5" in warning for warning in result["warnings"])
+
+
+def test_removing_silence_shortens_the_audio_and_every_word_is_timed_where_it_sounds(local_pipeline):
+    plain = check_result(run(local_pipeline), TEXT)
+    shortened = check_result(run(local_pipeline, tts={"engine": "espeak", "remove_silence": True,
+                                                      "max_pause_s": 0.1}), TEXT)  # fmt: skip
+    assert shortened.audio.duration_s < plain.audio.duration_s - 0.3
+    check_audio_file(local_path(shortened.audio.url), shortened.audio.sample_rate_hz, shortened.audio.duration_s)
+    rate = shortened.audio.sample_rate_hz
+    samples = decode_mono(local_path(shortened.audio.url), rate, 60)
+    loud = float(np.sqrt(np.mean(samples**2)))
+    for word in shortened.words:
+        inside = samples[int(word.start_s * rate) : int(word.end_s * rate)]
+        assert len(inside) > 0 and np.sqrt(np.mean(inside**2)) > 0.1 * loud, word  # the word sounds where timed
+    # The gaps between sentences are at most the pause asked for (plus eSpeak's own word-edge timing slack).
+    sentence_ends = [i for i, word in enumerate(shortened.words[:-1]) if word.text.endswith(".")]
+    for i in sentence_ends:
+        assert shortened.words[i + 1].start_s - shortened.words[i].end_s <= 0.1 + 0.05
+
+
+def test_removing_silence_from_f5_speech_keeps_the_chunk_spans_tiling_the_audio(local_pipeline, voice_clip):
+    import base64
+
+    voice = {"base64": base64.b64encode(voice_clip.read_bytes()).decode(), "text": "A hum."}
+    text = "One chunk after another. " * 12
+    raw = {"text": text, "voice": voice, "tts": {"nfe_step": 4, "remove_silence": True, "max_pause_s": 0.1}}
+    check_result(local_pipeline.handle(parse_job(raw), "job", lambda _: None), text)
+
+
+@pytest.mark.parametrize(
+    ("device", "dtype", "capability", "bf16", "flash", "expected"),
+    [
+        ("cpu", "auto", None, False, True, Runtime("cpu", "float32", "torch")),
+        ("cuda", "auto", (9, 0), True, True, Runtime("cuda", "float16", "flash_attn")),  # H100/H200
+        ("cuda", "auto", (8, 6), True, False, Runtime("cuda", "float16", "torch")),  # no flash-attn wheel
+        ("cuda", "auto", (7, 5), False, True, Runtime("cuda", "float16", "torch")),  # T4: flash-attn 2 needs 8.0
+        ("cuda", "auto", (6, 1), False, True, Runtime("cuda", "float32", "torch")),  # no tensor cores
+        ("cuda", "bfloat16", (8, 0), True, True, Runtime("cuda", "bfloat16", "flash_attn")),
+        ("cuda", "float32", (9, 0), True, True, Runtime("cuda", "float32", "torch")),  # flash-attn is half only
+    ],
+)
+def test_the_runtime_follows_the_machine(device, dtype, capability, bf16, flash, expected):
+    assert choose_runtime(device, dtype, capability, bf16, flash) == expected
+
+
+@pytest.mark.parametrize(
+    ("device", "dtype", "capability", "bf16", "message"),
+    [
+        ("cpu", "float16", None, False, "not supported on the CPU"),
+        ("cuda", "bfloat16", (7, 5), False, "this GPU has no bfloat16"),
+    ],
+)
+def test_a_runtime_the_machine_cannot_give_is_a_clear_error(device, dtype, capability, bf16, message):
+    with pytest.raises(ModelError, match=message):
+        choose_runtime(device, dtype, capability, bf16, False)
+
+
+def test_f5_loads_in_the_runtimes_dtype_with_its_attention_kernel(loaded_models):
+    model = loaded_models.engines["f5"]._model
+    assert {parameter.dtype for parameter in model.parameters()} == {__import__("torch").float32}
+    backends = {block.attn.processor.attn_backend for block in model.transformer.transformer_blocks}
+    assert backends == {"torch"}
