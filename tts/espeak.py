@@ -41,24 +41,38 @@ class _Event(ctypes.Structure):
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
+# The library holds one synthesis state per process (voice, rate, callback): every instance shares this lock, and
+# the library is initialized once, however many instances there are.
+_LIBRARY_LOCK = threading.Lock()
+_library: tuple[ctypes.CDLL, int] | None = None
+
+
+def _load_library() -> tuple[ctypes.CDLL, int]:
+    global _library
+    with _LIBRARY_LOCK:
+        if _library is None:
+            import espeakng_loader
+
+            lib = ctypes.CDLL(espeakng_loader.get_library_path())
+            lib.espeak_Initialize.restype = ctypes.c_int
+            rate = lib.espeak_Initialize(
+                AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), INITIALIZE_DONT_EXIT
+            )
+            if rate <= 0:
+                raise RuntimeError("eSpeak NG could not start (its data folder is missing?)")
+            _library = (lib, rate)
+        return _library
+
+
 class EspeakSynthesizer:
     name = "espeak-ng"
 
     def __init__(self) -> None:
-        import espeakng_loader
-
-        self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        self._lib.espeak_Initialize.restype = ctypes.c_int
-        self.sample_rate_hz = self._lib.espeak_Initialize(
-            AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), INITIALIZE_DONT_EXIT
-        )
-        if self.sample_rate_hz <= 0:
-            raise RuntimeError("eSpeak NG could not start (its data folder is missing?)")
+        self._lib, self.sample_rate_hz = _load_library()
         self._pieces: list[np.ndarray] = []
         self._words: list[tuple[int, int]] = []  # (character offset, sample)
-        self._callback = _CALLBACK(self._collect)  # kept referenced: the library calls it
-        self._lib.espeak_SetSynthCallback(self._callback)
-        self._lock = threading.Lock()  # the library holds one global synthesis state
+        self._callback = _CALLBACK(self._collect)  # kept referenced while the library may call it
+        self._lock = _LIBRARY_LOCK
 
     def has_language(self, language: str) -> bool:
         with self._lock:
@@ -72,6 +86,7 @@ class EspeakSynthesizer:
             rate = round(DEFAULT_WORDS_PER_MINUTE * options.speed)
             self._lib.espeak_SetParameter(PARAMETER_RATE, max(80, min(rate, 450)), 0)
             self._pieces, self._words = [], []
+            self._lib.espeak_SetSynthCallback(self._callback)  # this instance's: another may have set its own
             buffer = ctypes.create_string_buffer(encoded)
             status = self._lib.espeak_Synth(buffer, len(encoded) + 1, 0, 0, 0, CHARS_UTF8, None, None)
             self._lib.espeak_Synchronize()
