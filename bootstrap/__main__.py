@@ -40,7 +40,10 @@ def main(argv: list[str]) -> int:
         with _Phase("housekeeping"):
             # Build folders of environments, add-ons and weight downloads that a crash left behind.
             models = config.app_dir / "models"
-            for folder in (config.envs_dir, config.addons_dir, models, models / "f5", models / "align"):
+            folders = [config.envs_dir, config.addons_dir, models, models / "f5", models / "align", models / "asr"]
+            if config.local_copy_dir is not None:
+                folders.append(config.local_copy_dir)  # copies a crash left half-unpacked
+            for folder in folders:
                 if folder.is_dir():
                     clean_temporaries(folder, config.temp_max_age_s)
             if config.prune_old_envs:
@@ -53,6 +56,13 @@ def main(argv: list[str]) -> int:
         return EXIT_ENVIRONMENT
 
     python = str(env_dir / "bin" / "python")
+    if config.local_copy_dir is not None:
+        from bootstrap.startup_copy import local_environment
+
+        with _Phase("local copy"):
+            local = local_environment(env_dir, config.local_copy_dir)
+        if local is not None:
+            python = str(local / "bin" / "python")  # start-up reads local disk; the rest links to the volume
     child_env = {
         **os.environ,
         "WORKER_VOLUME": str(config.app_dir.parent),  # the handler uses the volume chosen here, fallback included

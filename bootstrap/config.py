@@ -11,11 +11,15 @@ from bootstrap import log
 APP_DIR_NAME = "f5tts-worker"
 RUNPOD_VOLUME = Path("/runpod-volume")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# What a built environment must import before it is published: what the handler itself imports at start-up.
+# What must import before an environment is published; the files it touches become the local start-up copy
+# (bootstrap/startup_copy.py), so it names what start-up and jobs import, lazily loaded modules included.
 DEFAULT_SMOKE_IMPORTS = (
-    "import runpod, torch, torchaudio, transformers, f5_tts.infer.utils_infer, vocos, boto3, pydantic, requests, "
-    "espeakng_loader, pocketsphinx"
+    "import runpod, torch, torchaudio, transformers, vocos, omegaconf, safetensors.torch, boto3, pydantic, "
+    "requests, espeakng_loader, pocketsphinx, faster_whisper, pyloudnorm, scipy.signal, scipy.ndimage, "
+    "transformers.models.wav2vec2.modeling_wav2vec2, handler, worker.pipeline, worker.startup, tts.f5; "
+    "tts.f5.f5_model_modules()"
 )
+DEFAULT_LOCAL_COPY_DIR = "/tmp/f5tts-worker-envs"  # noqa: S108 (the container's own disk, one folder per key)
 
 
 class BootstrapConfig:
@@ -35,6 +39,7 @@ class BootstrapConfig:
         prune_old_envs: bool,
         flash_attn_wheel: str | None,
         fetch_weights: bool,
+        local_copy_dir: Path | None = None,
     ) -> None:
         self.app_dir = app_dir
         self.project_dir = project_dir
@@ -47,6 +52,7 @@ class BootstrapConfig:
         self.prune_old_envs = prune_old_envs
         self.flash_attn_wheel = flash_attn_wheel
         self.fetch_weights = fetch_weights
+        self.local_copy_dir = local_copy_dir  # where the environment's start-up files are unpacked; None: not
 
     @property
     def envs_dir(self) -> Path:
@@ -75,6 +81,7 @@ class BootstrapConfig:
             prune_old_envs=_flag(env, "WORKER_PRUNE_OLD_ENVS", False),
             flash_attn_wheel=env.get("WORKER_FLASH_ATTN_WHEEL") or None,
             fetch_weights=_flag(env, "WORKER_FETCH_WEIGHTS", True),
+            local_copy_dir=_optional_dir(env.get("WORKER_LOCAL_COPY_DIR", DEFAULT_LOCAL_COPY_DIR)),
         )
 
 
@@ -102,6 +109,10 @@ def _writable(path: Path) -> bool:
         return True
     except OSError:
         return False
+
+
+def _optional_dir(value: str) -> Path | None:
+    return None if value.strip().lower() in ("", "0", "off", "none") else Path(value).absolute()
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

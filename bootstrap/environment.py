@@ -17,7 +17,7 @@ from bootstrap.config import BootstrapConfig
 
 BOOTSTRAP_SCHEMA = 1
 MARKER = ".bootstrap-complete"
-BUILD_STAGES = ("resolve", "install", "smoke", "marker", "rename")
+BUILD_STAGES = ("resolve", "install", "smoke", "pack", "marker", "rename")
 WAIT_POLL_S = 1.0
 # Fault injection for the crash tests: stop (and wait to be killed) at the start of the named stage.
 PAUSE_VARIABLE = "WORKER_BOOTSTRAP_TEST_PAUSE_AT"
@@ -94,7 +94,18 @@ def _build(config: BootstrapConfig, key: str, target: Path) -> Path:
         _stage("install")
         _run(["uv", "sync", "--locked", "--no-dev", "--compile-bytecode"], env, config, "install the locked packages")
         _stage("smoke")
-        _run([str(staging / "bin" / "python"), "-c", config.smoke_imports], env, config, "import the new packages")
+        from bootstrap import startup_copy
+
+        recorded = _run(
+            [str(staging / "bin" / "python"), "-c", startup_copy.recorder_code(config.smoke_imports)],
+            env,
+            config,
+            "import the new packages",
+        )
+        _stage("pack")
+        touched = startup_copy.touched_files(recorded, staging)
+        count, size = startup_copy.write_pack(staging, touched, staging / startup_copy.PACK_NAME, target)
+        log.info(f"start-up pack: {count} files, {size / 2**20:.0f} MiB copied locally at start")
         _stage("marker")
         with (staging / MARKER).open("w") as handle:
             json.dump({"key": key, "built_at": time.time(), "python": sys.version.split()[0]}, handle)
@@ -130,7 +141,8 @@ def _stage(name: str) -> None:
             time.sleep(60)
 
 
-def _run(command: list[str], env: Mapping[str, str], config: BootstrapConfig, what: str) -> None:
+def _run(command: list[str], env: Mapping[str, str], config: BootstrapConfig, what: str) -> str:
+    """Run a build step; its standard output, or BootstrapError with the tail of what it said."""
     import subprocess
 
     completed = subprocess.run(  # noqa: S603 (fixed argument lists, no shell)
@@ -143,3 +155,4 @@ def _run(command: list[str], env: Mapping[str, str], config: BootstrapConfig, wh
         if "No space left on device" in tail:
             hint = f"\nThe volume is full: free space under {config.app_dir} or grow the volume."
         raise BootstrapError(f"could not {what} (exit {completed.returncode}):\n{tail}{hint}")
+    return completed.stdout

@@ -20,6 +20,7 @@ HANDLER = """\
 import json, os, sys
 from pathlib import Path
 import tinydep
+import tinydep.later  # not imported by the smoke test: from a local copy, reached through its link
 prefix = Path(sys.prefix)
 marker = prefix / ".bootstrap-complete"
 try:
@@ -30,7 +31,7 @@ except ImportError:
 print("HANDLER " + json.dumps({
     "prefix": str(prefix), "argv": sys.argv[1:], "tinydep": tinydep.VERSION, "marker": marker.is_file(),
     "user_file": os.environ.get("WORKER_ENV_USER_FILE"), "hf_offline": os.environ.get("HF_HUB_OFFLINE"),
-    "flash_attn": flash,
+    "flash_attn": flash, "tinydep_file": tinydep.__file__, "later_file": tinydep.later.__file__,
 }), flush=True)
 """
 
@@ -57,7 +58,7 @@ def build_wheel(directory: Path, name: str, version: str, files: dict[str, bytes
 
 def make_project(directory: Path, version: str = "0.1.0", ballast_bytes: int = 0) -> Path:
     """A project whose lock pins `tinydep==<version>` from a local wheel; `ballast_bytes` of random data in it."""
-    files = {"tinydep/__init__.py": f"VERSION = {version!r}\n".encode()}
+    files = {"tinydep/__init__.py": f"VERSION = {version!r}\n".encode(), "tinydep/later.py": b"LATER = True\n"}
     if ballast_bytes:
         files["tinydep/ballast.bin"] = os.urandom(ballast_bytes)
     wheel = build_wheel(directory / "wheels", "tinydep", version, files)
@@ -87,6 +88,7 @@ def bootstrap_env(project: Path, volume: Path, **extra: str) -> dict[str, str]:
         WORKER_PROJECT_DIR=str(project),
         WORKER_SMOKE_IMPORTS="import tinydep",
         WORKER_FETCH_WEIGHTS="0",
+        WORKER_LOCAL_COPY_DIR="off",  # these tests look at the volume's environment; test_startup_copy turns it on
         UV_OFFLINE="1",
         PYTHONPATH=str(ROOT),
     )

@@ -1,0 +1,172 @@
+"""A local copy of what start-up reads, unpacked from one archive on the volume.
+
+Importing the worker's libraries opens ~7,000 files and makes ~150,000 file-system calls; on a network volume
+each metadata call is a round trip, so start-up is latency-bound (82 s at 1 ms per call, 12 s from local disk).
+When an environment is built, its smoke import runs under a recorder that lists every file it touches. The
+archive `startup-pack.tar`, published inside the environment, then holds:
+
+- a copy of every touched file under COPY_MAX_BYTES (Python sources, bytecode, small extension modules, package
+  metadata, `.pth` files): ~350 MB in ~8,600 files for the full worker;
+- for everything else (large CUDA libraries, untouched files, untouched directories as a whole) a symbolic link
+  to the published environment on the volume, so the copy is complete and any later import still works.
+
+At start the bootstrap unpacks it to local disk with one sequential read (`tar`, or `tarfile` without it) and
+hands over to the local copy's interpreter. Nothing is ever written into the published environment afterwards,
+and a missing or broken archive only means running from the volume, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from bootstrap import log
+
+# json, shutil, subprocess and tarfile are imported where they are used: the fast path (a copy already
+# unpacked) must stay a few milliseconds.
+
+PACK_NAME = "startup-pack.tar"
+UNPACKED_MARKER = ".unpacked"
+COPY_MAX_BYTES = 4 * 1024 * 1024  # larger files (CUDA libraries) are mapped in pieces: a link reads only those
+
+# Run by the new environment's interpreter around the smoke import: prints the files it touched, as JSON.
+RECORDER_HEAD = """
+import json as _json, os as _os, sys as _sys
+_touched = set()
+def _audit(event, args):
+    if event == "open" and args and isinstance(args[0], (str, bytes)):
+        _touched.add(_os.fsdecode(args[0]))
+_sys.addaudithook(_audit)
+"""
+RECORDER_TAIL = """
+for _module in list(_sys.modules.values()):
+    for _attribute in ("__file__", "__cached__"):
+        _path = getattr(_module, _attribute, None)
+        if isinstance(_path, str):
+            _touched.add(_path)
+with open("/proc/self/maps") as _maps:  # shared libraries the dynamic loader opened behind Python's back
+    for _line in _maps:
+        _fields = _line.split()
+        if len(_fields) >= 6 and _fields[5].startswith("/"):
+            _touched.add(_fields[5])
+print("\\n" + _json.dumps(sorted(_touched)))
+"""
+
+
+def recorder_code(smoke_imports: str) -> str:
+    return RECORDER_HEAD + smoke_imports + "\n" + RECORDER_TAIL
+
+
+def touched_files(recorder_output: str, env_dir: Path) -> set[str]:
+    """The recorded paths that are regular files inside `env_dir`, relative to it."""
+    import json
+
+    listed = json.loads(recorder_output.strip().splitlines()[-1])
+    root = os.path.realpath(env_dir)
+    inside = set()
+    for path in listed:
+        real = os.path.realpath(path)
+        if real.startswith(root + os.sep) and os.path.isfile(real):
+            inside.add(os.path.relpath(real, root))
+    return inside
+
+
+def write_pack(env_dir: Path, touched: Iterable[str], pack: Path, link_root: Path) -> tuple[int, int]:
+    """Write the archive for `env_dir` (being built), whose links point into `link_root` (where it will be
+    published). Returns (files copied, bytes copied)."""
+    import tarfile
+
+    copied = {rel for rel in touched if _small(env_dir / rel)} | _always_copied(env_dir)
+    needed_dirs = {str(parent) for rel in copied for parent in Path(rel).parents if str(parent) != "."}
+    count = size = 0
+    with tarfile.open(pack, "w", format=tarfile.GNU_FORMAT) as archive:  # GNU: names longer than 100 bytes
+        pending = [""]
+        while pending:
+            folder = pending.pop()
+            for entry in sorted(os.scandir(env_dir / folder), key=lambda item: item.name):
+                rel = os.path.join(folder, entry.name)
+                if rel == PACK_NAME:
+                    continue
+                if entry.is_symlink():
+                    archive.add(entry.path, arcname=rel)  # the environment's own links (bin/python) as they are
+                elif entry.is_dir() and rel in needed_dirs:
+                    archive.add(entry.path, arcname=rel, recursive=False)
+                    pending.append(rel)
+                elif entry.is_file() and rel in copied:
+                    archive.add(entry.path, arcname=rel)
+                    count, size = count + 1, size + entry.stat().st_size
+                else:
+                    link = tarfile.TarInfo(rel)
+                    link.type, link.linkname = tarfile.SYMTYPE, str(link_root / rel)
+                    archive.addfile(link)
+    return count, size
+
+
+def local_environment(env_dir: Path, local_root: Path) -> Path | None:
+    """The local copy of the published `env_dir`, unpacked first if needed; None to run from the volume.
+
+    Named by the key and the environment's path, since its links point there."""
+    local = local_root / f"{env_dir.name}-{zlib.crc32(str(env_dir.absolute()).encode()):08x}"
+    if (local / UNPACKED_MARKER).exists():
+        return local
+    pack = env_dir / PACK_NAME
+    if not pack.is_file():
+        return None
+    import shutil
+    import subprocess
+    import tarfile
+
+    staging = local_root / f".tmp-{env_dir.name}-{os.urandom(4).hex()}"
+    try:
+        staging.mkdir(parents=True)
+        _unpack(pack, staging)
+        (staging / UNPACKED_MARKER).touch()
+        try:
+            staging.rename(local)
+        except OSError:
+            if not (local / UNPACKED_MARKER).exists():  # not another process's finished copy: a real failure
+                raise
+        return local
+    except (OSError, tarfile.TarError, subprocess.CalledProcessError) as error:
+        log.info(f"could not make a local copy of the environment ({error}); running it from the volume")
+        return None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _unpack(pack: Path, destination: Path) -> None:
+    import shutil
+    import subprocess
+    import tarfile
+
+    tar = shutil.which("tar")
+    if tar is not None:  # C, and one sequential read of the archive
+        subprocess.run([tar, "-xf", str(pack), "-C", str(destination)], check=True, capture_output=True)  # noqa: S603
+        return
+    with tarfile.open(pack) as archive:
+        archive.extractall(destination)  # noqa: S202 (our own archive, written at build time)
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.is_file() and not path.is_symlink() and path.stat().st_size < COPY_MAX_BYTES
+    except OSError:
+        return False
+
+
+def _always_copied(env_dir: Path) -> set[str]:
+    """Read before any recorder can run, or by metadata lookups at any time: the interpreter's configuration,
+    bin/, the .pth files at the top of site-packages, and every package's dist-info."""
+    chosen = set()
+    site_packages = next(iter(env_dir.glob("lib/python3*/site-packages")), None)
+    folders = [env_dir, env_dir / "bin"]
+    if site_packages is not None:
+        folders += [site_packages, *site_packages.glob("*.dist-info")]
+    for folder in folders:
+        for entry in folder.iterdir() if folder.is_dir() else ():
+            if _small(entry):
+                chosen.add(str(entry.relative_to(env_dir)))
+    return chosen
