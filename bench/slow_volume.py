@@ -2,8 +2,10 @@
 
     uv run python bench/slow_volume.py [--delay-ms 1]
 
-Mounts the project's environment (.venv) through ../shared/tools/slowfs.py, a FUSE passthrough that adds a delay
-to every metadata operation as RunPod's network volume does, then times, from that mount:
+Builds the environment as a worker's first start does (bootstrap.environment: uv with copy link mode and bytecode,
+the smoke import recorded, the start-up pack written; uv's own cache is lent to the temporary volume, so nothing is
+downloaded twice), mounts it through ../shared/tools/slowfs.py, a FUSE passthrough that adds a delay to every
+metadata operation as RunPod's network volume does, then times, from that mount:
   naive:  python -c "import f5_tts.infer.utils_infer, whisperx.alignment"
   direct: the handler's start-up up to ready (its imports and the tiny models' load, scripts/tiny_volume.py)
           with the environment's own interpreter on the mount
@@ -74,6 +76,18 @@ def write_start_up_pack(env_dir: Path, published_at: Path) -> None:
     startup_copy.write_pack(env_dir, touched, env_dir / startup_copy.PACK_NAME, published_at)
 
 
+def build_environment(volume: Path) -> Path:
+    """The bootstrap's own build on `volume`, with uv's cache of this machine lent to it."""
+    from bootstrap.config import BootstrapConfig
+    from bootstrap.environment import ensure_environment
+
+    config = BootstrapConfig.from_env({"WORKER_VOLUME": str(volume), "WORKER_PROJECT_DIR": str(ROOT)})
+    cache = subprocess.run(["uv", "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
+    config.uv_cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    config.uv_cache_dir.symlink_to(cache)
+    return ensure_environment(config)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--delay-ms", default="1")
@@ -84,14 +98,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-slow-") as scratch:
         volume = Path(scratch) / "volume"
         build_tiny_volume(volume)
+        started = time.perf_counter()
+        env_dir = build_environment(volume)
+        print(f"environment built in {time.perf_counter() - started:.0f} s: {env_dir}", flush=True)
         mount = Path(scratch) / "env"
         mount.mkdir()
         local_root = Path(scratch) / "local"
-        pack = ROOT / ".venv" / "startup-pack.tar"
-        write_start_up_pack(ROOT / ".venv", published_at=mount)
+        write_start_up_pack(env_dir, published_at=mount)  # the same pack, its links pointing through the mount
         env = {**os.environ, "DELAY_MS": args.delay_ms}
         fuse = subprocess.Popen(
-            [sys.executable, str(SLOWFS), str(ROOT / ".venv"), str(mount)], env=env, stderr=subprocess.DEVNULL
+            [sys.executable, str(SLOWFS), str(env_dir), str(mount)], env=env, stderr=subprocess.DEVNULL
         )  # it reports the unmount at the end as an error
         try:
             deadline = time.monotonic() + 30
@@ -107,7 +123,6 @@ def main() -> None:
         finally:
             subprocess.run(["fusermount", "-u", str(mount)], check=False)
             fuse.wait(timeout=30)
-            pack.unlink(missing_ok=True)
     print(f"through slowfs at {args.delay_ms} ms per metadata operation:")
     print(f"  naive imports:                          {naive[0]:6.1f} s, {naive[1]:,} file-system calls")
     print(f"  worker start-up from the volume:        {direct[0]:6.1f} s, {direct[1]:,} file-system calls")
