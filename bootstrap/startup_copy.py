@@ -1,12 +1,13 @@
 """A local copy of what start-up reads, unpacked from one archive on the volume.
 
-Importing the worker's libraries opens ~7,000 files and makes ~150,000 file-system calls; on a network volume
-each metadata call is a round trip, so start-up is latency-bound (82 s at 1 ms per call, 12 s from local disk).
+Importing the worker's libraries opens ~6,000 files and makes over 100,000 file-system calls; on a network
+volume each metadata call is a round trip, so start-up is latency-bound (54 s at 1 ms per call, 9 s from local
+disk; BENCHMARKS.md).
 When an environment is built, its smoke import runs under a recorder that lists every file it touches. The
 archive `startup-pack.tar.gz`, published inside the environment, then holds:
 
 - a copy of every touched file under COPY_MAX_BYTES (Python sources, bytecode, small extension modules, package
-  metadata, `.pth` files): ~350 MB in ~8,600 files for the full worker;
+  metadata, `.pth` files): ~340 MB in ~10,400 files for the full worker;
 - for everything else (large CUDA libraries, untouched files, untouched directories as a whole) a symbolic link
   to the published environment on the volume, so the copy is complete and any later import still works.
 

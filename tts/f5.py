@@ -24,6 +24,7 @@ import numpy as np
 
 from tts import ChunkSpan, ReferenceVoice, Speech, SynthesisOptions
 from tts.chunking import chunk_text
+from tts.dsp import TARGET_RMS  # F5 raises quieter references to this loudness and scales the output back
 from tts.runtime import Runtime
 from worker.layout import F5_CHECKPOINT_NAMES
 
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 24_000
 HOP_LENGTH = 256  # samples per mel frame (F5's packaged configs)
-TARGET_RMS = 0.1  # F5 raises quieter references to this loudness and scales the output back
 # F5 generates reference + text in one window of about 30 s; infer_process budgets 22 s minus the reference.
 WINDOW_BUDGET_S = 22.0
 MIN_CHUNK_BYTES = 40
