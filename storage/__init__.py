@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+PRESIGN_MAX_S = 7 * 24 * 3600  # S3's own limit for presigned URLs (SigV4)
+
 __all__ = ["Storage", "StoredObject", "object_key"]
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from storage import StoredObject
+from storage import PRESIGN_MAX_S, StoredObject
 from storage.hashing import sha256_file
 from worker.errors import StorageError
 from worker.settings import S3Settings
 
-PRESIGN_MAX_S = 7 * 24 * 3600
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
 MAX_ATTEMPTS = 3  # standard retry mode: the first try plus two retries, with backoff

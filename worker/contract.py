@@ -11,11 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from storage import PRESIGN_MAX_S
 from worker.errors import InvalidInput
 
 MAX_TEXT_CHARS = 20_000
 MAX_VOICE_BASE64_CHARS = 40 * 1024 * 1024  # ~30 MB of audio once decoded
-PRESIGN_MAX_S = 7 * 24 * 3600  # S3's own limit for presigned URLs
 
 AudioFormat = Literal["wav", "mp3", "flac", "ogg", "opus"]
 SubtitleFormat = Literal["ass", "srt", "vtt", "json"]
