@@ -136,9 +136,10 @@ def prepare_reference(voice: ReferenceVoice, tools: ClipTools) -> tuple[Referenc
             cut, kept_words = cut_between_words(tools.align(samples, rate, transcript), rate)
             samples, transcript = samples[:cut], " ".join(transcript.split()[:kept_words])
         elif was_s > UNCUT_MAX_S:
+            alternative = ", or leave out voice.text to have it transcribed" if tools.transcribe else ""
             raise VoiceError(
                 f"the voice clip is {was_s:.1f} s long and this worker cannot cut its transcript for this language: "
-                f"send a clip of 3 to {REFERENCE_MAX_S:g} s, or leave out voice.text to have it transcribed"
+                f"send a clip of 3 to {REFERENCE_MAX_S:g} s{alternative}"
             )
         if len(samples) < len(voice.samples[start:end]):
             samples = samples[: speech_bounds(samples, rate)[1]]
@@ -150,8 +151,8 @@ def prepare_reference(voice: ReferenceVoice, tools: ClipTools) -> tuple[Referenc
         if tools.transcribe is None:
             raise InvalidInput(
                 "voice.text",
-                "is required on this worker: it has no speech recognition model to transcribe the clip "
-                "(send the transcript, or save the voice once with it)",
+                "is required on this worker: it has no speech recognition model to transcribe the clip; "
+                "send the words spoken in the clip",
             )
         transcript = tools.transcribe(samples, rate).strip()
         if not transcript:
