@@ -58,7 +58,11 @@ def build_wheel(directory: Path, name: str, version: str, files: dict[str, bytes
 
 def make_project(directory: Path, version: str = "0.1.0", ballast_bytes: int = 0) -> Path:
     """A project whose lock pins `tinydep==<version>` from a local wheel; `ballast_bytes` of random data in it."""
-    files = {"tinydep/__init__.py": f"VERSION = {version!r}\n".encode(), "tinydep/later.py": b"LATER = True\n"}
+    files = {
+        "tinydep/__init__.py": f"VERSION = {version!r}\n".encode(),
+        "tinydep/later.py": b"LATER = True\n",
+        "tinydep/data/notes.txt": b"read by nobody at start-up\n",
+    }
     if ballast_bytes:
         files["tinydep/ballast.bin"] = os.urandom(ballast_bytes)
     wheel = build_wheel(directory / "wheels", "tinydep", version, files)

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 
 from tests.invariants import check_audio_file, check_result
+from tts import ChunkSpan, Speech
 from tts.runtime import Runtime, choose_runtime
 from worker.audio import decode_mono
 from worker.contract import parse_job
 from worker.errors import ModelError
+from worker.pipeline import without_long_pauses
 
 pytestmark = pytest.mark.slow
 
@@ -76,13 +78,25 @@ def test_removing_silence_shortens_the_audio_and_every_word_is_timed_where_it_so
         assert shortened.words[i + 1].start_s - shortened.words[i].end_s <= 0.1 + 0.05
 
 
-def test_removing_silence_from_f5_speech_keeps_the_chunk_spans_tiling_the_audio(local_pipeline, voice_clip):
-    import base64
-
-    voice = {"base64": base64.b64encode(voice_clip.read_bytes()).decode(), "text": "A hum."}
-    text = "One chunk after another. " * 12
-    raw = {"text": text, "voice": voice, "tts": {"nfe_step": 4, "remove_silence": True, "max_pause_s": 0.1}}
-    check_result(local_pipeline.handle(parse_job(raw), "job", lambda _: None), text)
+def test_removing_silence_carries_every_chunk_span_into_the_shortened_audio():
+    """Three chunks, each a tone with long silences around it: after shortening, the spans still tile the audio
+    and each span still holds its own tone, whole."""
+    rate = 24_000
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(rate // 2) / rate)).astype(np.float32)
+    gap = np.zeros(rate, dtype=np.float32)
+    pieces = [gap, tone, gap, gap, tone, gap, tone, gap]
+    samples = np.concatenate(pieces)
+    bounds = [0, 2 * rate + rate // 2, 4 * rate, len(samples)]  # chunk boundaries inside the silences
+    chunks = tuple(ChunkSpan(f"chunk {i}", bounds[i], bounds[i + 1]) for i in range(3))
+    shortened = without_long_pauses(Speech(samples, rate, chunks), max_pause_s=0.2)
+    spans = shortened.chunks
+    assert len(shortened.samples) < len(samples) - 4 * rate
+    assert spans[0].start_sample == 0 and spans[-1].end_sample == len(shortened.samples)
+    assert all(a.end_sample == b.start_sample for a, b in zip(spans, spans[1:], strict=False))
+    assert [span.text for span in spans] == ["chunk 0", "chunk 1", "chunk 2"]
+    for span in spans:
+        inside = shortened.samples[span.start_sample : span.end_sample]
+        assert np.count_nonzero(np.abs(inside) > 0.01) >= 0.9 * np.count_nonzero(np.abs(tone) > 0.01)
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,8 @@ def test_start_up_runs_from_a_local_copy_that_links_to_the_volume_for_the_rest(w
     assert later.is_symlink() and Path(os.path.realpath(later)).is_relative_to(env_dir)
     ballast = local / touched.relative_to(local).parent / "ballast.bin"
     assert ballast.is_symlink()  # recorded, but too large to copy
-    assert not (local / "share").exists() or (local / "share").is_symlink()  # untouched folders: one link each
+    data = local / touched.relative_to(local).parent / "data"
+    assert data.is_symlink() and (data / "notes.txt").read_text().startswith("read by nobody")  # one link per folder
 
 
 def test_the_copy_is_made_once_and_reused(worker):
