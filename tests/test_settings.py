@@ -41,8 +41,36 @@ def test_runpods_bucket_variable_names_are_accepted():
         ({"WORKER_DEVICE": "tpu"}, "WORKER_DEVICE='tpu': use one of auto, cpu, cuda"),
         ({"S3_ENDPOINT_URL": "https://s3.example.com"}, "S3_BUCKET is not"),
         ({"S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "id"}, "set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"),
+        ({"WORKER_TTS_DTYPE": "int8"}, "WORKER_TTS_DTYPE='int8': use one of auto, float32, float16, bfloat16"),
+        ({"WORKER_ASR_MODEL": "a/b/c"}, "WORKER_ASR_MODEL='a/b/c': use a faster-whisper size"),
+        ({"WORKER_ASR_MODEL": "../up"}, "WORKER_ASR_MODEL='../up': use a faster-whisper size"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message(env, message):
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("value", "model", "repository"),
+    [
+        (None, "large-v3-turbo", "mobiuslabsgmbh/faster-whisper-large-v3-turbo"),  # the default
+        ("small", "small", "Systran/faster-whisper-small"),  # a size from faster-whisper's own table
+        ("me/my-whisper-ct2", "me/my-whisper-ct2", "me/my-whisper-ct2"),  # a hub id as it is
+        ("none", None, None),  # transcription off: nothing to fetch
+    ],
+)
+def test_the_speech_recognition_model_setting_names_what_is_fetched(value, model, repository):
+    from worker.weights import ModelSource
+
+    settings = Settings.from_env({} if value is None else {"WORKER_ASR_MODEL": value})
+    assert settings.asr_model == model
+    source = ModelSource.from_env({}, settings.align_languages, settings.asr_model)
+    assert source.asr_repo == repository
+
+
+def test_an_unknown_speech_recognition_size_is_a_clear_error_before_anything_is_fetched():
+    from worker.weights import ModelSource, WeightsMissing
+
+    with pytest.raises(WeightsMissing, match="WORKER_ASR_MODEL='huge' is not a faster-whisper size"):
+        ModelSource.from_env({}, ("en",), Settings.from_env({"WORKER_ASR_MODEL": "huge"}).asr_model)

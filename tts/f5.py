@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -137,32 +138,26 @@ class F5Synthesizer:
         chunks = chunk_text(text, self._chunk_budget_bytes(voice, options.speed))
         pieces: list[np.ndarray] = []
         with self._lock, torch.inference_mode():
+            reference = _Reference.of(voice, self._device)  # once per job, on the device
             torch.manual_seed(options.seed)
             for chunk in chunks:
-                pieces.append(self._generate(voice, chunk, options))
+                pieces.append(self._generate(reference, chunk, options))
         samples, spans = join_chunks(pieces, chunks, int(options.cross_fade_s * SAMPLE_RATE_HZ))
         return Speech(samples=samples, sample_rate_hz=SAMPLE_RATE_HZ, chunks=spans)
 
-    def _generate(self, voice: ReferenceVoice, text: str, options: SynthesisOptions) -> np.ndarray:
+    def _generate(self, reference: _Reference, text: str, options: SynthesisOptions) -> np.ndarray:
         """One model call: the reference's mel frames plus enough new frames for `text`, then Vocos."""
         import torch
 
         _, _, f5_utils = f5_model_modules()
-        reference = torch.from_numpy(voice.samples).unsqueeze(0)
-        level = float(torch.sqrt(torch.mean(torch.square(reference))))
-        if level < TARGET_RMS:
-            reference = reference * TARGET_RMS / level
-        reference = reference.to(self._device)
-        transcript = reference_text(voice.transcript)
-        if len(transcript[-1].encode("utf-8")) == 1:  # F5 adds a space after a one-byte last character, even
-            transcript += " "  # after the one reference_text ends with: same input, same duration estimate
         speed = 0.3 if len(text.encode("utf-8")) < SHORT_TEXT_BYTES else options.speed
-        reference_frames = reference.shape[-1] // HOP_LENGTH
+        reference_frames = reference.audio.shape[-1] // HOP_LENGTH
         # As F5 estimates it: the reference's frames per transcript byte, times the new text's bytes.
-        new_frames = int(reference_frames / len(transcript.encode("utf-8")) * len(text.encode("utf-8")) / speed)
+        transcript_bytes = len(reference.transcript.encode("utf-8"))
+        new_frames = int(reference_frames / transcript_bytes * len(text.encode("utf-8")) / speed)
         mel, _ = self._model.sample(  # type: ignore[attr-defined]
-            cond=reference,
-            text=f5_utils.convert_char_to_pinyin([transcript + text]),
+            cond=reference.audio,
+            text=f5_utils.convert_char_to_pinyin([reference.transcript + text]),
             duration=reference_frames + new_frames,
             steps=options.nfe_step,
             cfg_strength=options.cfg_strength,
@@ -170,8 +165,8 @@ class F5Synthesizer:
         )
         mel = mel.to(torch.float32)[:, reference_frames:, :].permute(0, 2, 1)
         wave = self._vocoder.decode(mel)  # type: ignore[attr-defined]
-        if level < TARGET_RMS:
-            wave = wave * level / TARGET_RMS
+        if reference.level < TARGET_RMS:
+            wave = wave * reference.level / TARGET_RMS
         return np.asarray(wave.squeeze().cpu().numpy(), dtype=np.float32).reshape(-1)
 
     @staticmethod
@@ -179,6 +174,29 @@ class F5Synthesizer:
         # Same estimate as F5's infer_process: text bytes per second of the reference, times the time left.
         bytes_per_s = len(voice.transcript.encode("utf-8")) / voice.duration_s
         return max(MIN_CHUNK_BYTES, int(bytes_per_s * (WINDOW_BUDGET_S - voice.duration_s) * speed))
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """The reference as F5 conditions on it: raised to TARGET_RMS if quieter, on the device, with its transcript
+    ended as F5 ends it."""
+
+    audio: Any  # torch tensor, 1 × samples
+    level: float  # the clip's own RMS, to scale the output back
+    transcript: str
+
+    @classmethod
+    def of(cls, voice: ReferenceVoice, device: str) -> _Reference:
+        import torch
+
+        audio = torch.from_numpy(voice.samples).unsqueeze(0)
+        level = float(torch.sqrt(torch.mean(torch.square(audio))))
+        if level < TARGET_RMS:
+            audio = audio * TARGET_RMS / level
+        transcript = reference_text(voice.transcript)
+        if len(transcript[-1].encode("utf-8")) == 1:  # F5 adds a space after a one-byte last character, even
+            transcript += " "  # after the one reference_text ends with: same input, same duration estimate
+        return cls(audio.to(device), level, transcript)
 
 
 def _ema_weights(checkpoint: Path) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worker.settings import Settings
-from worker.startup import missing_models
+from worker.startup import ASR_REQUIRED_FILES, missing_models
 
 # (repository, file in the repository, destination path); raises FileNotFoundError if the repository lacks it.
 Download = Callable[[str, str, Path], None]
@@ -32,9 +32,18 @@ ALIGN_FILES = (
     "vocab.json",
 )
 ALIGN_WEIGHTS = ("model.safetensors", "pytorch_model.bin")  # the first one the repository has
-ASR_FILES = ("config.json", "model.bin", "tokenizer.json")
 ASR_VOCABULARY = ("vocabulary.json", "vocabulary.txt")  # newer conversions have the first, older the second
-ASR_OPTIONAL = "preprocessor_config.json"  # large-v3 models need it (128 mel bins); older ones have none
+ASR_PREPROCESSOR = "preprocessor_config.json"  # large-v3 models need it (128 mel bins); older ones have none
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    """One file to fetch: the first of `names` the repository has, saved as `saved_as` (default: its name)."""
+
+    repo: str
+    names: tuple[str, ...]
+    saved_as: str | None = None
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,13 @@ class ModelSource:
     asr_repo: str | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, languages: tuple[str, ...] = ("en",)) -> ModelSource:
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        languages: tuple[str, ...] = ("en",),
+        asr_model: str | None = "large-v3-turbo",
+    ) -> ModelSource:
+        """`languages` and `asr_model` as the worker's Settings read them."""
         env = os.environ if env is None else env
         return cls(
             f5_repo=env.get("F5_REPO", "SWivid/F5-TTS"),
@@ -60,7 +75,7 @@ class ModelSource:
                 language: env.get(f"ALIGN_MODEL_{language.upper()}") or default_align_model(language)
                 for language in languages
             },
-            asr_repo=asr_repository(env.get("WORKER_ASR_MODEL", "large-v3-turbo")),
+            asr_repo=None if asr_model is None else asr_repository(asr_model),
         )
 
 
@@ -82,10 +97,8 @@ def default_align_model(language: str) -> str:
     return str(DEFAULT_ALIGN_MODELS_HF[language])
 
 
-def asr_repository(model: str) -> str | None:
+def asr_repository(model: str) -> str:
     """A faster-whisper size names its repository in faster-whisper's own table; anything else is a hub id."""
-    if model.strip().lower() in ("", "none", "off"):
-        return None
     if "/" in model:
         return model
     from faster_whisper.utils import _MODELS
@@ -109,24 +122,24 @@ def ensure_weights(settings: Settings, source: ModelSource, download: Download, 
             "(README: volume layout)."
         )
     ckpt_name = "model" + Path(source.f5_checkpoint).suffix
-    plan: list[tuple[Path, list[tuple[str, str, str]]]] = [
+    plan: list[tuple[Path, list[RepoFile]]] = [
         (
             layout.f5_dir(settings.f5_model),
-            [(source.f5_repo, source.f5_checkpoint, ckpt_name), (source.f5_repo, source.f5_vocab, "vocab.txt")],
-        ),
-        (
-            layout.vocos_dir,
             [
-                (source.vocos_repo, "config.yaml", "config.yaml"),
-                (source.vocos_repo, "pytorch_model.bin", "pytorch_model.bin"),
+                RepoFile(source.f5_repo, (source.f5_checkpoint,), saved_as=ckpt_name),
+                RepoFile(source.f5_repo, (source.f5_vocab,), saved_as="vocab.txt"),
             ],
         ),
+        (layout.vocos_dir, [RepoFile(source.vocos_repo, (name,)) for name in ("config.yaml", "pytorch_model.bin")]),
     ]
     for language, repo in source.align_repos.items():
-        plan.append((layout.align_dir(language), [(repo, name, name) for name in ALIGN_FILES] + [(repo, "", "")]))
+        align = [RepoFile(repo, (name,)) for name in ALIGN_FILES]
+        plan.append((layout.align_dir(language), [*align, RepoFile(repo, ALIGN_WEIGHTS)]))
     if settings.asr_model is not None and source.asr_repo is not None:
-        asr = [(source.asr_repo, name, name) for name in ASR_FILES]
-        plan.append((layout.asr_dir(settings.asr_model), [*asr, (source.asr_repo, "", "asr")]))
+        repo = source.asr_repo
+        asr = [RepoFile(repo, (name,)) for name in ASR_REQUIRED_FILES]
+        asr += [RepoFile(repo, ASR_VOCABULARY), RepoFile(repo, (ASR_PREPROCESSOR,), required=False)]
+        plan.append((layout.asr_dir(settings.asr_model), asr))
     published = []
     for folder, files in plan:
         if any(path.is_relative_to(folder) for path in missing):
@@ -135,28 +148,17 @@ def ensure_weights(settings: Settings, source: ModelSource, download: Download, 
     return published
 
 
-def _fetch_all(files: list[tuple[str, str, str]], staging: Path, download: Download) -> None:
-    for repo, name_in_repo, name_on_volume in files:
-        if name_in_repo:
-            download(repo, name_in_repo, staging / name_on_volume)
-        elif name_on_volume == "asr":  # the vocabulary in either format, the preprocessor config if there is one
-            _fetch_first(repo, ASR_VOCABULARY, staging, download)
+def _fetch_all(files: list[RepoFile], staging: Path, download: Download) -> None:
+    for file in files:
+        for name in file.names:
             try:
-                download(repo, ASR_OPTIONAL, staging / ASR_OPTIONAL)
+                download(file.repo, name, staging / (file.saved_as or Path(name).name))
+                break
             except FileNotFoundError:
-                pass
-        else:  # alignment weights: whichever format the repository has
-            _fetch_first(repo, ALIGN_WEIGHTS, staging, download)
-
-
-def _fetch_first(repo: str, names: tuple[str, ...], staging: Path, download: Download) -> None:
-    for name in names:
-        try:
-            download(repo, name, staging / name)
-            return
-        except FileNotFoundError:
-            continue
-    raise FileNotFoundError(f"{repo} has none of {', '.join(names)}")
+                continue
+        else:
+            if file.required:
+                raise FileNotFoundError(f"{file.repo} has none of {', '.join(file.names)}")
 
 
 def _publish_folder(folder: Path, fill: Callable[[Path], None]) -> None:
@@ -198,7 +200,7 @@ def main() -> int:
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     try:
         settings = Settings.from_env()
-        source = ModelSource.from_env(languages=settings.align_languages)
+        source = ModelSource.from_env(languages=settings.align_languages, asr_model=settings.asr_model)
         published = ensure_weights(settings, source, hub_download, offline)
     except WeightsMissing as error:
         print(f"weights: {error}", file=sys.stderr)
