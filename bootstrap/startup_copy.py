@@ -3,11 +3,13 @@
 Importing the worker's libraries opens ~6,000 files and makes over 100,000 file-system calls; on a network
 volume each metadata call is a round trip, so start-up is latency-bound (54 s at 1 ms per call, 9 s from local
 disk; BENCHMARKS.md).
-When an environment is built, its smoke import runs under a recorder that lists every file it touches. The
-archive `startup-pack.tar.gz`, published inside the environment, then holds:
+When an environment is built, its smoke import runs under a recorder that lists every file it touches: opened,
+listed, or only looked up (`os.path.isdir` and friends: transformers scans ~2,000 files of its model folders
+that way at import, each a round trip through a link). The archive `startup-pack.tar.gz`, published inside the
+environment, then holds:
 
 - a copy of every touched file under COPY_MAX_BYTES (Python sources, bytecode, small extension modules, package
-  metadata, `.pth` files): ~340 MB in ~10,400 files for the full worker;
+  metadata, `.pth` files): ~340 MB in ~10,900 files for the full worker; every touched folder is a real folder;
 - for everything else (large CUDA libraries, untouched files, untouched directories as a whole) a symbolic link
   to the published environment on the volume, so the copy is complete and any later import still works.
 
@@ -37,9 +39,15 @@ RECORDER_HEAD = """
 import json as _json, os as _os, sys as _sys
 _touched = set()
 def _audit(event, args):
-    if event == "open" and args and isinstance(args[0], (str, bytes)):
+    if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes)):
         _touched.add(_os.fsdecode(args[0]))
 _sys.addaudithook(_audit)
+_stat = _os.stat
+def _recording_stat(path, *args, **kwargs):  # os.path.isdir/isfile/exists and pathlib: no audit event
+    if isinstance(path, (str, bytes, _os.PathLike)):
+        _touched.add(_os.fsdecode(path))
+    return _stat(path, *args, **kwargs)
+_os.stat = _recording_stat
 """
 RECORDER_TAIL = """
 for _module in list(_sys.modules.values()):
@@ -61,7 +69,7 @@ def recorder_code(smoke_imports: str) -> str:
 
 
 def touched_files(recorder_output: str, env_dir: Path) -> set[str]:
-    """The recorded paths that are regular files inside `env_dir`, relative to it."""
+    """The recorded paths that exist inside `env_dir` (files and folders), relative to it."""
     import json
 
     listed = json.loads(recorder_output.strip().splitlines()[-1])
@@ -69,7 +77,7 @@ def touched_files(recorder_output: str, env_dir: Path) -> set[str]:
     inside = set()
     for path in listed:
         real = os.path.realpath(path)
-        if real.startswith(root + os.sep) and os.path.isfile(real):
+        if real.startswith(root + os.sep) and os.path.exists(real):
             inside.add(os.path.relpath(real, root))
     return inside
 
@@ -79,8 +87,11 @@ def write_pack(env_dir: Path, touched: Iterable[str], pack: Path, link_root: Pat
     published). Returns (files copied, bytes copied)."""
     import tarfile
 
+    touched = set(touched)
     copied = {rel for rel in touched if _small(env_dir / rel)} | _always_copied(env_dir)
-    needed_dirs = {str(parent) for rel in copied for parent in Path(rel).parents if str(parent) != "."}
+    looked_at_dirs = {rel for rel in touched if (env_dir / rel).is_dir()}
+    needed_dirs = {str(parent) for rel in copied | looked_at_dirs for parent in Path(rel).parents if str(parent) != "."}
+    needed_dirs |= looked_at_dirs
     count = size = 0
     # gzip at level 1: the volume's throughput, not the CPU, limits unpacking (sources and bytecode shrink ~3×).
     # GNU format: names longer than 100 bytes.

@@ -62,6 +62,8 @@ def make_project(directory: Path, version: str = "0.1.0", ballast_bytes: int = 0
         "tinydep/__init__.py": f"VERSION = {version!r}\n".encode(),
         "tinydep/later.py": b"LATER = True\n",
         "tinydep/data/notes.txt": b"read by nobody at start-up\n",
+        "tinydep/plugins/found.txt": b"looked for, never opened\n",
+        "tinydep/plugins/unseen/other.txt": b"in a folder looked at only from outside\n",
     }
     if ballast_bytes:
         files["tinydep/ballast.bin"] = os.urandom(ballast_bytes)

@@ -18,7 +18,13 @@ from tests.bootstrap_fixture import bootstrap_command, bootstrap_env, make_proje
 pytestmark = pytest.mark.slow
 
 # The smoke import also reads a file larger than COPY_MAX_BYTES: recorded, but linked rather than copied.
-SMOKE = "import tinydep, pathlib; (pathlib.Path(tinydep.__file__).parent / 'ballast.bin').open('rb').read(1)"
+# It also looks for files the way packages scan their plugins (os.listdir, os.path.isdir/isfile: no open), which
+# through a link would each be a round trip to the volume.
+SMOKE = (
+    "import os, tinydep, pathlib; folder = pathlib.Path(tinydep.__file__).parent\n"
+    "(folder / 'ballast.bin').open('rb').read(1)\n"
+    "assert [os.path.isdir(folder / 'plugins' / name) for name in sorted(os.listdir(folder / 'plugins'))] == [False, True]"
+)
 
 
 def start(env: dict[str, str]) -> tuple[dict, str]:
@@ -53,6 +59,11 @@ def test_start_up_runs_from_a_local_copy_that_links_to_the_volume_for_the_rest(w
     assert ballast.is_symlink()  # recorded, but too large to copy
     data = local / touched.relative_to(local).parent / "data"
     assert data.is_symlink() and (data / "notes.txt").read_text().startswith("read by nobody")  # one link per folder
+    plugins = local / touched.relative_to(local).parent / "plugins"  # listed and its entries' types looked up
+    assert plugins.is_dir() and not plugins.is_symlink()
+    assert (plugins / "found.txt").is_file() and not (plugins / "found.txt").is_symlink()
+    assert (plugins / "unseen").is_dir() and not (plugins / "unseen").is_symlink()
+    assert (plugins / "unseen" / "other.txt").is_symlink()  # never looked at itself
 
 
 def test_the_copy_is_made_once_and_reused(worker):
