@@ -9,9 +9,9 @@ metadata operation as RunPod's network volume does, then times, from that mount:
   naive:  python -c "import f5_tts.infer.utils_infer, whisperx.alignment"
   direct: the handler's start-up up to ready (its imports and the tiny models' load, scripts/tiny_volume.py)
           with the environment's own interpreter on the mount
-  ours:   what the bootstrap does: unpack the environment's start-up pack from the mount to local disk
-          (bootstrap/startup_copy.py; the pack is recorded and written as a build would, before mounting), then
-          the same start-up with the local copy's interpreter
+  ours:   what the bootstrap does: unpack the environment's start-up pack (written by the build) from the mount
+          to local disk, its links pointing into the mount (bootstrap/startup_copy.py), then the same start-up
+          with the local copy's interpreter
 and counts their file-system calls with `strace -c -f`. Needs fuse3 and fusepy (for slowfs) and strace, as root.
 """
 
@@ -63,19 +63,6 @@ def timed(python: str, code: str, before: Callable[[], None] = lambda: None) -> 
     return wall, int(total.group(1)) if total else -1
 
 
-def write_start_up_pack(env_dir: Path, published_at: Path) -> None:
-    """Record the smoke import and write the pack into the environment, as a build does."""
-    from bootstrap import startup_copy
-    from bootstrap.config import DEFAULT_SMOKE_IMPORTS
-
-    recorded = subprocess.run(
-        [str(env_dir / "bin" / "python"), "-c", startup_copy.recorder_code(DEFAULT_SMOKE_IMPORTS)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
-    ).stdout  # fmt: skip
-    touched = startup_copy.touched_files(recorded, env_dir)
-    startup_copy.write_pack(env_dir, touched, env_dir / startup_copy.PACK_NAME, published_at)
-
-
 def build_environment(volume: Path) -> Path:
     """The bootstrap's own build on `volume`, with uv's cache of this machine lent to it."""
     from bootstrap.config import BootstrapConfig
@@ -104,7 +91,6 @@ def main() -> None:
         mount = Path(scratch) / "env"
         mount.mkdir()
         local_root = Path(scratch) / "local"
-        write_start_up_pack(env_dir, published_at=mount)  # the same pack, its links pointing through the mount
         env = {**os.environ, "DELAY_MS": args.delay_ms}
         fuse = subprocess.Popen(
             [sys.executable, str(SLOWFS), str(env_dir), str(mount)], env=env, stderr=subprocess.DEVNULL

@@ -103,8 +103,8 @@ def _build(config: BootstrapConfig, key: str, target: Path) -> Path:
             "import the new packages",
         )
         _stage("pack")
-        touched = startup_copy.touched_files(recorded, staging)
-        count, size = startup_copy.write_pack(staging, touched, staging / startup_copy.PACK_NAME, target)
+        touched = startup_copy.touched_paths(recorded, staging)
+        count, size = startup_copy.write_pack(staging, touched, staging / startup_copy.PACK_NAME)
         log.info(f"start-up pack: {count} files, {size / 2**20:.0f} MiB copied locally at start")
         _stage("marker")
         with (staging / MARKER).open("w") as handle:

@@ -3,19 +3,22 @@
 Importing the worker's libraries opens ~6,000 files and makes over 100,000 file-system calls; on a network
 volume each metadata call is a round trip, so start-up is latency-bound (54 s at 1 ms per call, 9 s from local
 disk; BENCHMARKS.md).
-When an environment is built, its smoke import runs under a recorder that lists every file it touches: opened,
-listed, or only looked up (`os.path.isdir` and friends: transformers scans ~2,000 files of its model folders
-that way at import, each a round trip through a link). The archive `startup-pack.tar.gz`, published inside the
-environment, then holds:
+When an environment is built, its smoke import runs under a recorder that lists every path it touches: opened,
+listed, or only looked up (`os.path.isdir` and friends: transformers makes ~2,700 such lookups in its ~380 model
+folders at import, each a round trip if it went through a link). The archive `startup-pack.tar.gz`, published
+inside the environment, then holds:
 
 - a copy of every touched file under COPY_MAX_BYTES (Python sources, bytecode, small extension modules, package
-  metadata, `.pth` files): ~340 MB in ~10,900 files for the full worker; every touched folder is a real folder;
-- for everything else (large CUDA libraries, untouched files, untouched directories as a whole) a symbolic link
-  to the published environment on the volume, so the copy is complete and any later import still works.
+  metadata, `.pth` files): ~340 MB in ~10,900 files for the full worker;
+- a real folder for every touched folder and every folder above a touched path, so lookups of names that do not
+  exist (the dynamic loader probes `tls/` and `glibc-hwcaps/` beside each library) stay on local disk;
+- for everything else (large CUDA libraries, untouched files, untouched folders as a whole) a relative symbolic
+  link into PUBLISHED_LINK, so the copy is complete and any later import still works.
 
-At start the bootstrap unpacks it to local disk with one sequential read (`tar`, or `tarfile` without it) and
-hands over to the local copy's interpreter. Nothing is ever written into the published environment afterwards,
-and a missing or broken archive only means running from the volume, as before.
+At start the bootstrap unpacks it to local disk with one sequential read (`tar`, or `tarfile` without it), points
+PUBLISHED_LINK at the environment where this worker sees it (the volume may be mounted elsewhere than where it was
+built), and hands over to the local copy's interpreter. Nothing is ever written into the published environment
+afterwards, and a missing or broken archive only means running from the volume, as before.
 """
 
 from __future__ import annotations
@@ -32,20 +35,23 @@ from bootstrap import log
 
 PACK_NAME = "startup-pack.tar.gz"
 UNPACKED_MARKER = ".unpacked"
+PUBLISHED_LINK = ".published-environment"  # in the local copy: a link to the environment on the volume
 COPY_MAX_BYTES = 4 * 1024 * 1024  # larger files (CUDA libraries) are mapped in pieces: a link reads only those
 
-# Run by the new environment's interpreter around the smoke import: prints the files it touched, as JSON.
+# Run by the new environment's interpreter around the smoke import: prints the paths it touched, as JSON.
+# Replacing os.stat is seen by everything the smoke import runs (genericpath, pathlib, shutil); only this
+# process, which exits right after, ever has it.
 RECORDER_HEAD = """
 import json as _json, os as _os, sys as _sys
 _touched = set()
 def _audit(event, args):
     if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes)):
-        _touched.add(_os.fsdecode(args[0]))
+        _touched.add(_os.path.abspath(_os.fsdecode(args[0])))
 _sys.addaudithook(_audit)
 _stat = _os.stat
 def _recording_stat(path, *args, **kwargs):  # os.path.isdir/isfile/exists and pathlib: no audit event
     if isinstance(path, (str, bytes, _os.PathLike)):
-        _touched.add(_os.fsdecode(path))
+        _touched.add(_os.path.abspath(_os.fsdecode(path)))
     return _stat(path, *args, **kwargs)
 _os.stat = _recording_stat
 """
@@ -68,7 +74,7 @@ def recorder_code(smoke_imports: str) -> str:
     return RECORDER_HEAD + smoke_imports + "\n" + RECORDER_TAIL
 
 
-def touched_files(recorder_output: str, env_dir: Path) -> set[str]:
+def touched_paths(recorder_output: str, env_dir: Path) -> set[str]:
     """The recorded paths that exist inside `env_dir` (files and folders), relative to it."""
     import json
 
@@ -82,16 +88,16 @@ def touched_files(recorder_output: str, env_dir: Path) -> set[str]:
     return inside
 
 
-def write_pack(env_dir: Path, touched: Iterable[str], pack: Path, link_root: Path) -> tuple[int, int]:
-    """Write the archive for `env_dir` (being built), whose links point into `link_root` (where it will be
-    published). Returns (files copied, bytes copied)."""
+def write_pack(env_dir: Path, touched: Iterable[str], pack: Path) -> tuple[int, int]:
+    """Write the archive for `env_dir` from the `touched` paths (relative to it). A file is copied if touched and
+    small; a folder is real if touched or above anything touched or copied; everything else is one link.
+    Returns (files copied, bytes copied)."""
     import tarfile
 
     touched = set(touched)
     copied = {rel for rel in touched if _small(env_dir / rel)} | _always_copied(env_dir)
-    looked_at_dirs = {rel for rel in touched if (env_dir / rel).is_dir()}
-    needed_dirs = {str(parent) for rel in copied | looked_at_dirs for parent in Path(rel).parents if str(parent) != "."}
-    needed_dirs |= looked_at_dirs
+    needed_dirs = {rel for rel in touched if (env_dir / rel).is_dir()}
+    needed_dirs |= {str(parent) for rel in touched | copied for parent in Path(rel).parents if str(parent) != "."}
     count = size = 0
     # gzip at level 1: the volume's throughput, not the CPU, limits unpacking (sources and bytecode shrink ~3×).
     # GNU format: names longer than 100 bytes.
@@ -113,7 +119,7 @@ def write_pack(env_dir: Path, touched: Iterable[str], pack: Path, link_root: Pat
                     count, size = count + 1, size + entry.stat().st_size
                 else:
                     link = tarfile.TarInfo(rel)
-                    link.type, link.linkname = tarfile.SYMTYPE, str(link_root / rel)
+                    link.type, link.linkname = tarfile.SYMTYPE, _link_target(rel)
                     archive.addfile(link)
     return count, size
 
@@ -121,7 +127,7 @@ def write_pack(env_dir: Path, touched: Iterable[str], pack: Path, link_root: Pat
 def local_environment(env_dir: Path, local_root: Path) -> Path | None:
     """The local copy of the published `env_dir`, unpacked first if needed; None to run from the volume.
 
-    Named by the key and the environment's path, since its links point there."""
+    Named by the key and the environment's path, since its PUBLISHED_LINK points there."""
     local = local_root / f"{env_dir.name}-{zlib.crc32(str(env_dir.absolute()).encode()):08x}"
     if (local / UNPACKED_MARKER).exists():
         return local
@@ -136,6 +142,7 @@ def local_environment(env_dir: Path, local_root: Path) -> Path | None:
     try:
         staging.mkdir(parents=True)
         _unpack(pack, staging)
+        (staging / PUBLISHED_LINK).symlink_to(env_dir.absolute(), target_is_directory=True)
         (staging / UNPACKED_MARKER).touch()
         try:
             staging.rename(local)
@@ -144,7 +151,7 @@ def local_environment(env_dir: Path, local_root: Path) -> Path | None:
                 raise
         return local
     except (OSError, tarfile.TarError, subprocess.CalledProcessError) as error:
-        log.warning(f"could not make a local copy of the environment ({error}); running it from the volume")
+        log.warning(f"could not make a local copy of the environment ({_reason(error)}); running it from the volume")
         return None
     finally:
         if staging.exists():
@@ -162,7 +169,24 @@ def _unpack(pack: Path, destination: Path) -> None:
         subprocess.run(command, check=True, capture_output=True)  # noqa: S603
         return
     with tarfile.open(pack) as archive:
-        archive.extractall(destination)  # noqa: S202 (our own archive, written at build time)
+        # Our own archive, written at build time; it holds absolute links (bin/python to the base interpreter),
+        # which the safer extraction filters of newer Pythons refuse.
+        trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+        archive.extractall(destination, **trusted)  # noqa: S202
+
+
+def _reason(error: Exception) -> str:
+    """The error, with the end of what tar said when it was tar that failed ("No space left on device")."""
+    said = getattr(error, "stderr", None)
+    if isinstance(said, bytes) and said.strip():
+        return f"{error}: {said.decode(errors='replace').strip()[-300:]}"
+    return str(error)
+
+
+def _link_target(rel: str) -> str:
+    """`rel` inside PUBLISHED_LINK, relative to the folder holding `rel` in the copy."""
+    depth = rel.count("/")
+    return os.path.join(*[".."] * depth, PUBLISHED_LINK, rel)
 
 
 def _small(path: Path) -> bool:

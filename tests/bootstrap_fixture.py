@@ -64,9 +64,10 @@ def make_project(directory: Path, version: str = "0.1.0", ballast_bytes: int = 0
         "tinydep/data/notes.txt": b"read by nobody at start-up\n",
         "tinydep/plugins/found.txt": b"looked for, never opened\n",
         "tinydep/plugins/unseen/other.txt": b"in a folder looked at only from outside\n",
+        "tinydep/listed/entry.txt": b"named in a listing, never looked up\n",
     }
     if ballast_bytes:
-        files["tinydep/ballast.bin"] = os.urandom(ballast_bytes)
+        files["tinydep/libs/ballast.bin"] = os.urandom(ballast_bytes)
     wheel = build_wheel(directory / "wheels", "tinydep", version, files)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "pyproject.toml").write_text(
