@@ -27,9 +27,11 @@ class CountingTranscriber(Transcriber):
     def __init__(self, real: Transcriber) -> None:
         super().__init__(real._model, real.name)
         self.calls = 0
+        self.languages: list[str | None] = []
 
     def transcribe(self, samples, rate_hz, language=None):  # type: ignore[no-untyped-def]
         self.calls += 1
+        self.languages.append(language)
         return super().transcribe(samples, rate_hz, language)
 
 
@@ -68,6 +70,13 @@ def test_a_clip_without_transcript_is_transcribed_once_and_cached(pipeline, voic
     # The transcript is what F5 conditions on: the same clip sent with it gives the same audio.
     given = check_result(run(pipeline, {**job, "voice": {"base64": clip_of(voice_clip), "text": "hello"}}), TEXT)
     assert given.audio.sha256 == first.audio.sha256
+
+
+def test_a_clip_in_another_language_than_the_text_is_transcribed_in_its_own(pipeline, voice_clip):
+    job = {"text": TEXT, "voice": {"base64": clip_of(voice_clip), "language": "de"}, "tts": {"nfe_step": 4}}
+    check_result(run(pipeline, job), TEXT)
+    check_result(run(pipeline, {**job, "voice": {"base64": clip_of(voice_clip)}}), TEXT)
+    assert pipeline.transcriber.languages == ["de", "en"]  # cached per language: asked again for English
 
 
 def test_a_voice_saved_without_transcript_stores_the_transcript_with_it(pipeline, voice_clip):

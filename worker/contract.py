@@ -35,7 +35,8 @@ class VoiceInput(_Strict):
     """The reference voice: exactly one source, plus what is said in it (a saved voice brings its own).
 
     Clips up to 60 s are accepted; the worker trims silence and cuts longer ones to 12 s at a pause (and the
-    transcript with them). Without `text`, the worker transcribes the clip once and remembers it."""
+    transcript with them). Without `text`, the worker transcribes the clip once and remembers it. A clip in
+    another language than the text (cross-lingual cloning) says so in `language`."""
 
     base64: str | None = Field(
         None, max_length=MAX_VOICE_BASE64_CHARS, description="The clip itself, base64 (wav, mp3, flac, ogg, m4a)."
@@ -54,6 +55,11 @@ class VoiceInput(_Strict):
         max_length=1000,
         description="The transcript of the clip, exactly as spoken. Leave out to have the worker transcribe it.",
     )
+    language: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2,3}$",
+        description="Language spoken in the clip, for cutting and transcribing it. Default: the job's language.",
+    )
 
     @field_validator("text")
     @classmethod
@@ -61,6 +67,13 @@ class VoiceInput(_Strict):
         if text is not None and not text.strip():
             raise ValueError("must be what is said in the clip, not blank")
         return text
+
+    @field_validator("language")
+    @classmethod
+    def _only_for_a_clip(cls, language: str | None, info: ValidationInfo) -> str | None:
+        if language is not None and info.data.get("name"):
+            raise ValueError("a saved voice was prepared in its own language when it was saved; leave this out")
+        return language
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> VoiceInput:
@@ -274,6 +287,8 @@ class VoiceSaveJob(_Strict):
     def _a_clip(cls, voice: VoiceInput) -> VoiceInput:
         if voice.name:
             raise ValueError("give the clip itself (base64, url or s3_key), not a saved name")
+        if voice.language:
+            raise ValueError("give the clip's language in the job's language field, not in voice.language")
         return voice
 
 

@@ -169,7 +169,8 @@ class Pipeline:
                     )
                     voice = clip  # a saved voice was prepared when it was saved
                     if not job.voice.name:
-                        voice, voice_warnings = prepare_reference(clip, self.clip_tools(job.language))
+                        tools = self.clip_tools(job.voice.language or job.language)
+                        voice, voice_warnings = prepare_reference(clip, tools)
                         warnings += voice_warnings
             seed = job.tts.seed if job.tts.seed is not None else secrets.randbelow(2**31)
             with clock.stage("tts"):
