@@ -184,6 +184,10 @@ ZH_SIGN = r"((?<![0-9A-Za-z.])[-−])?"  # a minus after a digit or letter is a 
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 ZH_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
+# 3-5个, 3~5天, 10-20%, $3-5, 2023-2024年: two numbers joined by a dash or tilde, not part of a longer chain (1-2-3).
+ZH_RANGE = re.compile(
+    r"(?<![0-9A-Za-z.,\-~～–—])([¥￥$€£])?(\d+(?:\.\d+)?)[-~～–—](\d+(?:\.\d+)?)([%％])?(?![0-9A-Za-z\-~～–—]|\.\d)"
+)
 ZH_YEAR = re.compile(r"(?<!\d)(\d{4})(?=年)")  # 2024年: a year is read digit by digit; 3年 (three years) is not
 ZH_TIME = re.compile(r"(?<!\d)(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?(?!\d)")
 ZH_MONEY = re.compile(ZH_SIGN + "([¥￥$€£])" + ZH_AMOUNT)
@@ -197,6 +201,7 @@ def _chinese(word: str) -> str:
     """The written run with every number in it read in Mandarin, everything else kept as it is."""
     said = word.translate(FULL_WIDTH_DIGITS)
     said = ZH_ISO_DATE.sub(_zh_iso_date, said)
+    said = ZH_RANGE.sub(_zh_range, said)
     said = ZH_YEAR.sub(lambda match: _zh_digits(match.group(1)), said)
     said = ZH_TIME.sub(_zh_time, said)
     said = ZH_MONEY.sub(_zh_money, said)
@@ -211,6 +216,22 @@ def _zh_iso_date(match: re.Match[str]) -> str:
     if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
         return match.group()  # not a date: its numbers are read one by one later
     return f"{_zh_digits(year)}年{_zh_integer(int(month))}月{_zh_integer(int(day))}日"
+
+
+def _zh_range(match: re.Match[str]) -> str:
+    """3-5 → 三到五 (with the unit or 百分之 on both ends as written); 010-1234 is a phone number, digit by digit."""
+    symbol, low, high, percent = match.groups()
+    if any(len(part) > 1 and part[0] == "0" and part[1] != "." for part in (low, high)):
+        return f"{_zh_digits(low)}-{_zh_digits(high)}" if (low + high).isdigit() else match.group()
+    if match.string.startswith("年", match.end()) and len(low) == len(high) == 4 and (low + high).isdigit():
+        return f"{_zh_digits(low)}到{_zh_digits(high)}"  # years, digit by digit
+    if percent:
+        return f"百分之{_zh_amount(low)}到百分之{_zh_amount(high)}"
+    said = f"{_zh_amount(low)}到{_zh_amount(high)}"
+    if symbol:
+        unit = ZH_CURRENCIES[symbol]
+        return said + ("" if match.string.startswith(unit, match.end()) else unit)
+    return said
 
 
 def _zh_time(match: re.Match[str]) -> str:
