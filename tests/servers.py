@@ -27,19 +27,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def free_port_pair() -> int:
-    """A port p with p + 10000 also free: SeaweedFS puts each gRPC port 10000 above its HTTP port."""
-    for _ in range(200):
+def free_port_pairs(count: int) -> list[int]:
+    """`count` ports p with p + 10000 also free: SeaweedFS puts each gRPC port 10000 above its HTTP port, and
+    refuses to start if one server's port is another's gRPC port."""
+    taken: set[int] = set()
+    chosen: list[int] = []
+    for _ in range(200 * count):
         port = free_port()
-        if port + 10000 > 65535:
+        if port + 10000 > 65535 or {port, port + 10000} & taken:
             continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port + 10000))
             except OSError:
                 continue
-        return port
-    raise RuntimeError("no free port pair")
+        chosen.append(port)
+        taken |= {port, port + 10000}
+        if len(chosen) == count:
+            return chosen
+    raise RuntimeError("no free port pairs")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -141,7 +147,7 @@ def start_seaweedfs(data_dir: Path, tls: bool = False, ports: dict[str, int] | N
     }
     (data_dir / "s3.json").write_text(json.dumps(config))
     names = ("master", "volume", "filer", "s3", "admin", "webdav", "s3https")
-    ports = ports or {name: free_port_pair() for name in names}
+    ports = ports or dict(zip(names, free_port_pairs(len(names)), strict=True))
     command = [
         weed, "-v=1", "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
