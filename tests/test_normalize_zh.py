@@ -82,6 +82,11 @@ from tts.normalize import normalize
         ("3-5月", "三到五月"),
         ("1-2-3", "一-二-三"),
         ("范围3-5.", "范围三到五."),
+        ("100-200人", "一百到二百人"),
+        ("9:00-17:00", "九点-十七点"),  # times keep their own reading
+        ("比分3-2", "比分三-二"),  # a higher number first is no range
+        ("12-01", "十二-零一"),
+        ("热线400-8888", "热线四百-八千八百八十八"),
         # Mixed with spaces and Latin words.
         ("我有 3 个苹果", "我有 三 个苹果"),
         ("F5-TTS很好", "F五-TTS很好"),

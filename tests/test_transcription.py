@@ -27,11 +27,11 @@ class CountingTranscriber(Transcriber):
     def __init__(self, real: Transcriber) -> None:
         super().__init__(real._model, real.name)
         self.calls = 0
-        self.languages: list[str | None] = []
+        self.asked_languages: list[str | None] = []
 
     def transcribe(self, samples, rate_hz, language=None):  # type: ignore[no-untyped-def]
         self.calls += 1
-        self.languages.append(language)
+        self.asked_languages.append(language)
         return super().transcribe(samples, rate_hz, language)
 
 
@@ -76,7 +76,18 @@ def test_a_clip_in_another_language_than_the_text_is_transcribed_in_its_own(pipe
     job = {"text": TEXT, "voice": {"base64": clip_of(voice_clip), "language": "de"}, "tts": {"nfe_step": 4}}
     check_result(run(pipeline, job), TEXT)
     check_result(run(pipeline, {**job, "voice": {"base64": clip_of(voice_clip)}}), TEXT)
-    assert pipeline.transcriber.languages == ["de", "en"]  # cached per language: asked again for English
+    assert pipeline.transcriber.asked_languages == ["de", "en"]  # cached per language: asked again for English
+
+
+def test_a_language_speech_recognition_does_not_know_is_refused_naming_the_field(pipeline, voice_clip):
+    clip = clip_of(voice_clip)
+    job = {"text": TEXT, "voice": {"base64": clip, "language": "jp"}, "tts": {"nfe_step": 4}}
+    with pytest.raises(InvalidInput, match="voice.language: the speech recognition model does not know 'jp'"):
+        run(pipeline, job)
+    with pytest.raises(InvalidInput, match="language: the speech recognition model does not know 'jp'"):
+        run(pipeline, {"action": "voice.save", "name": "jp", "language": "jp", "voice": {"base64": clip}})
+    assert pipeline.transcriber.calls == 0
+    check_result(run(pipeline, {**job, "voice": {"base64": clip, "language": "jp", "text": "hello"}}), TEXT)
 
 
 def test_a_voice_saved_without_transcript_stores_the_transcript_with_it(pipeline, voice_clip):

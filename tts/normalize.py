@@ -184,10 +184,14 @@ ZH_SIGN = r"((?<![0-9A-Za-z.])[-−])?"  # a minus after a digit or letter is a 
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 ZH_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
-# 3-5个, 3~5天, 10-20%, $3-5, 2023-2024年: two numbers joined by a dash or tilde, not part of a longer chain (1-2-3).
+# 3-5个, 3~5天, 10-20%, $3-5, 2023-2024年: two numbers joined by a dash or tilde, not part of a longer chain
+# (1-2-3), of a time (9:00-17:00) or of a fraction (1/2-3).
 ZH_RANGE = re.compile(
-    r"(?<![0-9A-Za-z.,\-~～–—])([¥￥$€£])?(\d+(?:\.\d+)?)[-~～–—](\d+(?:\.\d+)?)([%％])?(?![0-9A-Za-z\-~～–—]|\.\d)"
+    r"(?<![0-9A-Za-z.,:：/\-~～–—])([¥￥$€£])?(\d+(?:\.\d+)?)[-~～–—](\d+(?:\.\d+)?)([%％])?"
+    r"(?![0-9A-Za-z:：/\-~～–—]|\.\d)"
 )
+HAN = re.compile(r"[\u3400-\u9fff]")
+PHONE_MIN_DIGITS = 7  # 010-12345678; 12-01 or 09-10 are read as the numbers they are
 ZH_YEAR = re.compile(r"(?<!\d)(\d{4})(?=年)")  # 2024年: a year is read digit by digit; 3年 (three years) is not
 ZH_TIME = re.compile(r"(?<!\d)(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?(?!\d)")
 ZH_MONEY = re.compile(ZH_SIGN + "([¥￥$€£])" + ZH_AMOUNT)
@@ -219,11 +223,19 @@ def _zh_iso_date(match: re.Match[str]) -> str:
 
 
 def _zh_range(match: re.Match[str]) -> str:
-    """3-5 → 三到五 (with the unit or 百分之 on both ends as written); 010-1234 is a phone number, digit by digit."""
+    """3-5 → 三到五 (with the unit or 百分之 on both ends as written); 010-12345678 is a phone number, digit by
+    digit. A dash that is no range keeps its numbers for the later passes: scores (3-2), a higher number first,
+    and two bare numbers of three or more digits with nothing after them (400-8888, a phone number)."""
     symbol, low, high, percent = match.groups()
-    if any(len(part) > 1 and part[0] == "0" and part[1] != "." for part in (low, high)):
-        return f"{_zh_digits(low)}-{_zh_digits(high)}" if (low + high).isdigit() else match.group()
-    if match.string.startswith("年", match.end()) and len(low) == len(high) == 4 and (low + high).isdigit():
+    digits_only = (low + high).isdigit()
+    if digits_only and len(low + high) >= PHONE_MIN_DIGITS and "0" in (low[0], high[0]):
+        return f"{_zh_digits(low)}-{_zh_digits(high)}"
+    if float(low) >= float(high) or any(len(part) > 1 and part[0] == "0" and part[1] != "." for part in (low, high)):
+        return match.group()
+    unit_follows = bool(HAN.match(match.string, match.end()))  # 个, 人, 天, 米, ...
+    if digits_only and not (symbol or percent or unit_follows) and min(len(low), len(high)) >= 3:
+        return match.group()
+    if match.string.startswith("年", match.end()) and len(low) == len(high) == 4 and digits_only:
         return f"{_zh_digits(low)}到{_zh_digits(high)}"  # years, digit by digit
     if percent:
         return f"百分之{_zh_amount(low)}到百分之{_zh_amount(high)}"

@@ -140,7 +140,7 @@ class Pipeline:
         if self.voices is None:
             raise InvalidInput("action", "this worker has no voice library")
         if isinstance(job, VoiceSaveJob):
-            tools = self.clip_tools(job.language)
+            tools = self.clip_tools(job.language, "language")
             with tempfile.TemporaryDirectory(prefix="f5voice-", dir=self.work_dir) as scratch:
                 record = self.voices.save(job.name, job.voice, Path(scratch), tools, self.url_policy, self.storage)
             return {"voice": record}
@@ -169,8 +169,10 @@ class Pipeline:
                     )
                     voice = clip  # a saved voice was prepared when it was saved
                     if not job.voice.name:
-                        tools = self.clip_tools(job.voice.language or job.language)
-                        voice, voice_warnings = prepare_reference(clip, tools)
+                        spoken = (
+                            (job.voice.language, "voice.language") if job.voice.language else (job.language, "language")
+                        )
+                        voice, voice_warnings = prepare_reference(clip, self.clip_tools(*spoken))
                         warnings += voice_warnings
             seed = job.tts.seed if job.tts.seed is not None else secrets.randbelow(2**31)
             with clock.stage("tts"):
@@ -250,9 +252,10 @@ class Pipeline:
             raise ModelError("the speech model produced no audio for this text")
         return speech
 
-    def clip_tools(self, language: str) -> ClipTools:
-        """What preparing a reference clip in `language` may use: an aligner to cut a long clip and its
-        transcript together (wav2vec2, else PocketSphinx), and cached speech recognition for clips without one."""
+    def clip_tools(self, language: str, field: str) -> ClipTools:
+        """What preparing a reference clip in `language` (given in the job's `field`) may use: an aligner to cut a
+        long clip and its transcript together (wav2vec2, else PocketSphinx), and cached speech recognition for
+        clips without one."""
         aligner = next(
             (self.aligners[name] for name in ("wav2vec2", "pocketsphinx")
              if name in self.aligners and language in self.aligners[name].languages),
@@ -263,8 +266,17 @@ class Pipeline:
             assert aligner is not None  # noqa: S101 (only handed out with an aligner)
             return aligner.align(samples, rate_hz, [TextSpan(transcript, 0.0, len(samples) / rate_hz)], language)
 
+        def unknown_language(samples: Any, rate_hz: int) -> str:
+            raise InvalidInput(
+                field,
+                f"the speech recognition model does not know {language!r} (it takes Whisper's codes: en, zh, ja, "
+                "de, ...); send the clip's words in voice.text, or give its language as one of those codes",
+            )
+
         transcribe = None
-        if self.transcriber is not None:
+        if self.transcriber is not None and language not in self.transcriber.languages:
+            transcribe = unknown_language
+        elif self.transcriber is not None:
             cache = TranscriptCache(self.transcript_cache_dir or Path(tempfile.gettempdir()), self.transcriber.name)
             transcribe = cached_transcriber(self.transcriber, cache, language)
         return ClipTools(align=align if aligner is not None else None, transcribe=transcribe)

@@ -39,6 +39,11 @@ class Transcriber:
         model = WhisperModel(str(model_dir), device=device, compute_type=compute_type, local_files_only=True)
         return cls(model, name=f"faster-whisper/{model_dir.name}")
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The language codes the model knows (Whisper's: en, zh, ja, ...; only en for an English-only one)."""
+        return tuple(self._model.supported_languages)  # type: ignore[attr-defined]
+
     def transcribe(self, samples: np.ndarray, rate_hz: int, language: str | None = None) -> str:
         """The words spoken in a mono clip. `language` None lets Whisper detect it."""
         clip = _resample(samples, rate_hz, ASR_RATE_HZ)
