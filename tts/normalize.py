@@ -177,6 +177,7 @@ def _num2words(value: int, to: str = "cardinal") -> str:
 # no rule of its own: the number is read and 第 kept.
 ZH_DIGITS = "零一二三四五六七八九"
 ZH_CURRENCIES = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
+ZH_CURRENCY_WRITTEN = {"元": ("元", "块"), "美元": ("美元",), "欧元": ("欧元",), "英镑": ("英镑", "镑")}  # ¥3元, £3镑
 # Standard Mandarin says 两, not 二, for a lone 2 counting something; only common classifiers, never after 第.
 ZH_CLASSIFIERS = "个位只本件张条次种岁天人辆台杯块碗双对份部遍"
 ZH_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
@@ -239,10 +240,10 @@ def _zh_range(match: re.Match[str]) -> str:
         return f"{_zh_digits(low)}到{_zh_digits(high)}"  # years, digit by digit
     if percent:
         return f"百分之{_zh_amount(low)}到百分之{_zh_amount(high)}"
-    said = f"{_zh_amount(low)}到{_zh_amount(high)}"
+    counts = match.string[match.end() : match.end() + 1] in ZH_CLASSIFIERS  # 1-2个: 一到两个
+    said = "到".join("两" if counts and end == "2" else _zh_amount(end) for end in (low, high))
     if symbol:
-        unit = ZH_CURRENCIES[symbol]
-        return said + ("" if match.string.startswith(unit, match.end()) else unit)
+        return said + _zh_currency_unless_written(symbol, match)
     return said
 
 
@@ -260,9 +261,13 @@ def _zh_time(match: re.Match[str]) -> str:
 
 def _zh_money(match: re.Match[str]) -> str:
     sign, symbol, amount = match.groups()
+    return _zh_sign(sign) + _zh_amount(amount) + _zh_currency_unless_written(symbol, match)
+
+
+def _zh_currency_unless_written(symbol: str, match: re.Match[str]) -> str:
+    """The currency's name, said after the amount, unless the text writes it there too (¥3.5元, £3镑)."""
     unit = ZH_CURRENCIES[symbol]
-    already_said = match.string.startswith(unit, match.end())  # ¥3.5元: the unit is written after it too
-    return _zh_sign(sign) + _zh_amount(amount) + ("" if already_said else unit)
+    return "" if match.string.startswith(ZH_CURRENCY_WRITTEN[unit], match.end()) else unit
 
 
 def _zh_sign(sign: str | None) -> str:
