@@ -47,6 +47,10 @@ def test_a_minimal_job_gets_the_documented_defaults():
             "invalid_input: voice: give exactly one of base64, url, s3_key or name (got base64, url)",
         ),
         (
+            {"text": "Hi", "voice": VOICE, "language": "zh-CN"},
+            "invalid_input: language: use a language code of two or three lowercase letters, such as en, zh or de",
+        ),
+        (
             {"text": "Hi", "voice": VOICE, "tts": {"speed": 9}},
             "invalid_input: tts.speed: Input should be less than or equal to 3",
         ),

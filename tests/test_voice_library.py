@@ -79,7 +79,10 @@ def test_a_clip_that_would_not_work_is_not_saved(pipeline):
         ({"text": "hi", "voice": {"s3_key": "a/../b.wav", "text": "x"}}, "s3_key may not contain '..' parts"),
         ({"text": "hi", "voice": {"s3_key": "/abs.wav", "text": "x"}}, "voice.s3_key:"),
         ({"text": "hi", "voice": {"name": "narrator-1", "language": "zh"}}, "voice.language: a saved voice was"),
-        ({"text": "hi", "voice": {"url": "https://x/a.wav", "language": "Chinese"}}, "voice.language: String should"),
+        (
+            {"text": "hi", "voice": {"url": "https://x/a.wav", "language": "Chinese"}},
+            "voice.language: use a language code of two or three lowercase letters",
+        ),
         (
             {"action": "voice.save", "name": "ok", "voice": {"url": "https://x/a.wav", "language": "zh"}},
             "voice: give the clip's language in the job's language field",

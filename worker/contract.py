@@ -15,6 +15,7 @@ from storage import PRESIGN_MAX_S
 from worker.errors import InvalidInput
 
 MAX_TEXT_CHARS = 20_000
+LANGUAGE_CODE = r"^[a-z]{2,3}$"  # ISO 639-1 or -3, as the aligners, eSpeak NG and Whisper name languages
 MAX_VOICE_BASE64_CHARS = 40 * 1024 * 1024  # ~30 MB of audio once decoded
 
 AudioFormat = Literal["wav", "mp3", "flac", "ogg", "opus"]
@@ -57,7 +58,7 @@ class VoiceInput(_Strict):
     )
     language: str | None = Field(
         None,
-        pattern=r"^[a-z]{2,3}$",
+        pattern=LANGUAGE_CODE,
         description="Language spoken in the clip, for cutting and transcribing it. Default: the job's language.",
     )
 
@@ -242,7 +243,7 @@ class SynthesisJob(_Strict):
     action: Literal["synthesize"] = Field("synthesize", description="The default action.")
     text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="What to say.")
     language: str = Field(
-        "en", pattern=r"^[a-z]{2,3}$", description="Language of the text: picks the alignment model (en, de, fr, …)."
+        "en", pattern=LANGUAGE_CODE, description="Language of the text: picks the alignment model (en, de, fr, …)."
     )
     alignment: AlignmentOptions = Field(default_factory=lambda: AlignmentOptions())
     tts: TTSOptions = Field(default_factory=TTSOptions)
@@ -279,7 +280,7 @@ class VoiceSaveJob(_Strict):
         ..., description="The clip (base64, url or s3_key) and its transcript; without one it is transcribed now."
     )
     language: str = Field(
-        "en", pattern=r"^[a-z]{2,3}$", description="Language spoken in the clip: for cutting and transcribing it."
+        "en", pattern=LANGUAGE_CODE, description="Language spoken in the clip: for cutting and transcribing it."
     )
 
     @field_validator("voice")
@@ -340,6 +341,8 @@ def _explain(error: Any) -> str:
     kind = error["type"]
     if kind == "missing":
         return "is required"
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == LANGUAGE_CODE:
+        return "use a language code of two or three lowercase letters, such as en, zh or de"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
