@@ -88,6 +88,7 @@ from tts.normalize import normalize
         ("1-2个", "一到两个"),
         ("2-3天", "两到三天"),
         ("2-3月", "二到三月"),  # months are named, not counted
+        ("3-5kg", "三到五kg"),
         ("£3-5镑", "三到五镑"),
         ("9:00-17:00", "九点-十七点"),  # times keep their own reading
         ("比分3-2", "比分三-二"),  # a higher number first is no range

@@ -185,13 +185,13 @@ ZH_SIGN = r"((?<![0-9A-Za-z.])[-−])?"  # a minus after a digit or letter is a 
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 ZH_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
-# 3-5个, 3~5天, 10-20%, $3-5, 2023-2024年: two numbers joined by a dash or tilde, not part of a longer chain
+# 3-5个, 3~5天, 3-5kg, 10-20%, $3-5, 2023-2024年: two numbers joined by a dash or tilde, not part of a longer chain
 # (1-2-3), of a time (9:00-17:00) or of a fraction (1/2-3).
 ZH_RANGE = re.compile(
     r"(?<![0-9A-Za-z.,:：/\-~～–—])([¥￥$€£])?(\d+(?:\.\d+)?)[-~～–—](\d+(?:\.\d+)?)([%％])?"
-    r"(?![0-9A-Za-z:：/\-~～–—]|\.\d)"
+    r"(?![0-9:：/\-~～–—]|\.\d)"
 )
-HAN = re.compile(r"[\u3400-\u9fff]")
+UNIT = re.compile(r"[\u3400-\u9fffA-Za-z]")  # a unit or counted thing written after a range
 PHONE_MIN_DIGITS = 7  # 010-12345678; 12-01 or 09-10 are read as the numbers they are
 ZH_YEAR = re.compile(r"(?<!\d)(\d{4})(?=年)")  # 2024年: a year is read digit by digit; 3年 (three years) is not
 ZH_TIME = re.compile(r"(?<!\d)(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?(?!\d)")
@@ -233,7 +233,7 @@ def _zh_range(match: re.Match[str]) -> str:
         return f"{_zh_digits(low)}-{_zh_digits(high)}"
     if float(low) >= float(high) or any(len(part) > 1 and part[0] == "0" and part[1] != "." for part in (low, high)):
         return match.group()
-    unit_follows = bool(HAN.match(match.string, match.end()))  # 个, 人, 天, 米, ...
+    unit_follows = bool(UNIT.match(match.string, match.end()))  # 个, 人, 天, 米, kg, ...
     if digits_only and not (symbol or percent or unit_follows) and min(len(low), len(high)) >= 3:
         return match.group()
     if match.string.startswith("年", match.end()) and len(low) == len(high) == 4 and digits_only:
