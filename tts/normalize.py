@@ -181,14 +181,14 @@ ZH_CURRENCY_WRITTEN = {"元": ("元", "块"), "美元": ("美元",), "欧元": (
 # Standard Mandarin says 两, not 二, for a lone 2 counting something; only common classifiers, never after 第.
 ZH_CLASSIFIERS = "个位只本件张条次种岁天人辆台杯块碗双对份部遍"
 ZH_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-ZH_SIGN = r"((?<![0-9A-Za-z.])[-−])?"  # a minus after a digit or letter is a dash (3-5, F5-TTS), not a sign
+ZH_SIGN = r"((?<![0-9A-Za-z.%％])[-−])?"  # a minus after a digit, letter or % is a dash (3-5, F5-TTS), not a sign
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 ZH_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
 # 3-5个, 3~5天, 3-5kg, 10-20%, $3-5, 2023-2024年: two numbers joined by a dash or tilde, not part of a longer chain
 # (1-2-3), of a time (9:00-17:00) or of a fraction (1/2-3).
 ZH_RANGE = re.compile(
-    r"(?<![0-9A-Za-z.,:：/\-~～–—])([¥￥$€£])?(\d+(?:\.\d+)?)[-~～–—](\d+(?:\.\d+)?)([%％])?"
+    r"(?<![0-9A-Za-z.,:：/\-~～–—])([¥￥$€£])?(\d+(?:\.\d+)?)([%％])?[-~～–—](\d+(?:\.\d+)?)([%％])?"
     r"(?![0-9:：/\-~～–—]|\.\d)"
 )
 UNIT = re.compile(r"[\u3400-\u9fffA-Za-z]")  # a unit or counted thing written after a range
@@ -227,9 +227,10 @@ def _zh_range(match: re.Match[str]) -> str:
     """3-5 → 三到五 (with the unit or 百分之 on both ends as written); 010-12345678 is a phone number, digit by
     digit. A dash that is no range keeps its numbers for the later passes: scores (3-2), a higher number first,
     and two bare numbers of three or more digits with nothing after them (400-8888, a phone number)."""
-    symbol, low, high, percent = match.groups()
+    symbol, low, low_percent, high, percent = match.groups()
+    percent = percent or low_percent  # 10%-20% or 10-20%
     digits_only = (low + high).isdigit()
-    if digits_only and len(low + high) >= PHONE_MIN_DIGITS and "0" in (low[0], high[0]):
+    if digits_only and not percent and len(low + high) >= PHONE_MIN_DIGITS and "0" in (low[0], high[0]):
         return f"{_zh_digits(low)}-{_zh_digits(high)}"
     if float(low) >= float(high) or any(len(part) > 1 and part[0] == "0" and part[1] != "." for part in (low, high)):
         return match.group()
