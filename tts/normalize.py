@@ -181,7 +181,9 @@ ZH_CURRENCY_WRITTEN = {"元": ("元", "块"), "美元": ("美元",), "欧元": (
 # Standard Mandarin says 两, not 二, for a lone 2 counting something; only common classifiers, never after 第.
 ZH_CLASSIFIERS = "个位只本件张条次种岁天人辆台杯块碗双对份部遍"
 ZH_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-ZH_SIGN = r"((?<![0-9A-Za-z.%％])[-−])?"  # a minus after a digit, letter or % is a dash (3-5, F5-TTS), not a sign
+# A minus after a digit, letter, % or a unit is a dash (3-5, F5-TTS, 5元-10元), not a sign; after other words it is
+# one (温度-5度).
+ZH_SIGN = rf"((?<![0-9A-Za-z.%％元块镑{ZH_CLASSIFIERS}])[-−])?"
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 ZH_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
