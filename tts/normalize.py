@@ -244,6 +244,8 @@ def _zh_range(match: re.Match[str]) -> str:
     if percent:
         return f"百分之{_zh_amount(low)}到百分之{_zh_amount(high)}"
     counts = match.string[match.end() : match.end() + 1] in ZH_CLASSIFIERS  # 1-2个: 一到两个
+    if symbol:
+        low, high = _without_trailing_zeros(low), _without_trailing_zeros(high)
     said = "到".join("两" if counts and end == "2" else _zh_amount(end) for end in (low, high))
     if symbol:
         return said + _zh_currency_unless_written(symbol, match)
@@ -264,7 +266,12 @@ def _zh_time(match: re.Match[str]) -> str:
 
 def _zh_money(match: re.Match[str]) -> str:
     sign, symbol, amount = match.groups()
-    return _zh_sign(sign) + _zh_amount(amount) + _zh_currency_unless_written(symbol, match)
+    return _zh_sign(sign) + _zh_amount(_without_trailing_zeros(amount)) + _zh_currency_unless_written(symbol, match)
+
+
+def _without_trailing_zeros(amount: str) -> str:
+    """$3.50 is said 三点五美元 and ¥3.00 三元: cents written out are not read as digits."""
+    return amount.rstrip("0").rstrip(".") if "." in amount else amount
 
 
 def _zh_currency_unless_written(symbol: str, match: re.Match[str]) -> str:
