@@ -247,9 +247,7 @@ def _zh_range(match: re.Match[str]) -> str:
     if symbol:
         low, high = _without_trailing_zeros(low), _without_trailing_zeros(high)
     said = "到".join("两" if counts and end == "2" else _zh_amount(end) for end in (low, high))
-    if symbol:
-        return said + _zh_currency_unless_written(symbol, match)
-    return said
+    return said + (_zh_currency_unless_written(symbol, match) if symbol else "")
 
 
 def _zh_time(match: re.Match[str]) -> str:
