@@ -16,10 +16,13 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md handler.py ./
 COPY bootstrap/ bootstrap/
 COPY worker/ worker/
+COPY voice/ voice/
 COPY tts/ tts/
 COPY alignment/ alignment/
 COPY subtitles/ subtitles/
+COPY audio/ audio/
 COPY storage/ storage/
+COPY common/ common/
 
 # Never write .pyc files next to the source or on the shared volume at run time; the bootstrap compiles the
 # environment's bytecode once, when it builds it.

@@ -23,8 +23,8 @@ log = logging.getLogger("worker")
 
 def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The RunPod handler for a loaded pipeline."""
+    from common.errors import WorkerError
     from worker.contract import parse_job
-    from worker.errors import WorkerError
 
     def handle(job: dict[str, Any]) -> dict[str, Any]:
         job_id = str(job.get("id") or "local")
@@ -78,17 +78,23 @@ def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # RunPod's SDK logs every job's input at DEBUG; job payloads (voice clips, texts) stay out of the logs.
     os.environ.setdefault("RUNPOD_LOG_LEVEL", "INFO")
-    from worker.errors import WorkerError
+    from common.errors import WorkerError
     from worker.logs import configure_logging, install_redaction
-    from worker.settings import Settings
+    from worker.settings import Settings, runpod_volume_mounted
 
     if os.environ.get("WORKER_ENV_USER_FILE"):
         keep_env_user_file_fresh(os.environ["WORKER_ENV_USER_FILE"])
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(os.environ, runpod_volume_mounted())
         secrets = [os.environ.get(name, "") for name in ("RUNPOD_AI_API_KEY", "AWS_SESSION_TOKEN")]
         install_redaction([*secrets, *(settings.s3.secrets if settings.s3 else ())])
         configure_logging(settings.log_level)
+        if settings.unknown_variables:
+            log.warning(
+                "start-up: these variables are set but nothing reads them (misspelt?): %s; the README lists the "
+                "settings",
+                ", ".join(settings.unknown_variables),
+            )
         from worker.pipeline import Pipeline
 
         pipeline = Pipeline.load(settings)

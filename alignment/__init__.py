@@ -14,7 +14,15 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["AlignedChar", "AlignedWord", "Aligner", "TextSpan", "fill_missing_times", "spans_to_align"]
+__all__ = [
+    "AlignedChar",
+    "AlignedWord",
+    "Aligner",
+    "TextSpan",
+    "alignment_warnings",
+    "fill_missing_times",
+    "spans_to_align",
+]
 
 
 @dataclass(frozen=True)
@@ -99,3 +107,20 @@ def fill_missing_times(
         cursor = gap_end
         index = run_end
     return result
+
+
+def alignment_warnings(
+    words: Sequence[AlignedWord], spoken: Sequence[AlignedWord], characters: bool, aligner_name: str
+) -> list[str]:
+    """What the caller should know about the timings: words that were interpolated, character timings asked for
+    from an aligner that has none."""
+    warnings = []
+    interpolated = sum(word.interpolated for word in words)
+    if interpolated:
+        warnings.append(
+            f"{interpolated} of {len(words)} words could not be placed by the aligner and were timed between their "
+            "neighbours (words[].interpolated)"
+        )
+    if characters and any(word.chars is None and not word.interpolated for word in spoken):
+        warnings.append(f"character timings are not available from the {aligner_name} aligner")
+    return warnings

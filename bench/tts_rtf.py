@@ -58,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from tts import ReferenceVoice, SynthesisOptions
+    from tts import SynthesisOptions
+    from voice import ReferenceVoice
 
     device = "cuda" if torch.cuda.is_available() and not args.small else "cpu"
     dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16} if device == "cuda" else {"fp32": torch.float32}

@@ -29,9 +29,9 @@ def main() -> None:
     args = parser.parse_args()
     from runpod.serverless.utils import rp_upload
 
+    from storage.config import S3Config
     from storage.s3 import S3Storage
     from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, start_seaweedfs
-    from worker.settings import S3Settings
 
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as scratch:
         base = Path(scratch)
@@ -48,7 +48,7 @@ def main() -> None:
             sets = {"60 s job outputs (5 files, 2.9 MB)": list(job_files), "one 100 MB file": ["big.bin"]}
 
             ours = S3Storage.connect(
-                S3Settings("bench", server.endpoint_url, None, S3_ACCESS_KEY, S3_SECRET_KEY)
+                S3Config("bench", server.endpoint_url, None, S3_ACCESS_KEY, S3_SECRET_KEY)
             )  # built once, at start-up, as the worker does
             creds = {"endpointUrl": server.endpoint_url, "accessId": S3_ACCESS_KEY, "accessSecret": S3_SECRET_KEY}
 

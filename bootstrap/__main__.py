@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 from bootstrap import log
-from bootstrap.config import BootstrapConfig
+from bootstrap.config import BootstrapConfig, ConfigError
 from bootstrap.environment import BootstrapError, ensure_environment
 from bootstrap.housekeeping import clean_temporaries, register_user
 from bootstrap.weights_marker import weights_marker
 
+EXIT_SETTINGS = 2
 EXIT_ENVIRONMENT = 3
 EXIT_WEIGHTS = 4
 
@@ -33,7 +34,11 @@ class _Phase:
 
 
 def main(argv: list[str]) -> int:
-    config = BootstrapConfig.from_env()
+    try:
+        config = BootstrapConfig.from_env()
+    except ConfigError as error:
+        print(f"bootstrap failed: {error}", file=sys.stderr)
+        return EXIT_SETTINGS
     try:
         with _Phase("environment"):
             env_dir = ensure_environment(config)

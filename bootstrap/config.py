@@ -74,10 +74,10 @@ class BootstrapConfig:
             project_dir=Path(env.get("WORKER_PROJECT_DIR") or PROJECT_DIR),
             smoke_imports=env.get("WORKER_SMOKE_IMPORTS") or DEFAULT_SMOKE_IMPORTS,
             lease_enabled=_flag(env, "WORKER_BUILD_LEASE", True),
-            lease_heartbeat_s=float(env.get("WORKER_LEASE_HEARTBEAT_S", "5")),
-            lease_stale_s=float(env.get("WORKER_LEASE_STALE_S", "60")),
-            build_timeout_s=float(env.get("WORKER_BUILD_TIMEOUT_S", "3600")),
-            temp_max_age_s=float(env.get("WORKER_TEMP_MAX_AGE_S", str(6 * 3600))),
+            lease_heartbeat_s=_seconds(env, "WORKER_LEASE_HEARTBEAT_S", 5),
+            lease_stale_s=_seconds(env, "WORKER_LEASE_STALE_S", 60),
+            build_timeout_s=_seconds(env, "WORKER_BUILD_TIMEOUT_S", 3600),
+            temp_max_age_s=_seconds(env, "WORKER_TEMP_MAX_AGE_S", 6 * 3600),
             prune_old_envs=_flag(env, "WORKER_PRUNE_OLD_ENVS", False),
             flash_attn_wheel=env.get("WORKER_FLASH_ATTN_WHEEL") or None,
             fetch_weights=_flag(env, "WORKER_FETCH_WEIGHTS", True),
@@ -115,8 +115,31 @@ def _optional_dir(value: str) -> Path | None:
     return None if value.strip().lower() in ("", "0", "off", "none") else Path(value).absolute()
 
 
+class ConfigError(ValueError):
+    """A bootstrap variable has a value it cannot use; the message names the variable and what it takes."""
+
+
+TRUE_WORDS = ("1", "true", "yes")
+FALSE_WORDS = ("0", "false", "no")
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = env.get(name)
-    if value is None or value == "":
+    value = env.get(name, "").strip().lower()
+    if value == "":
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value not in TRUE_WORDS + FALSE_WORDS:
+        raise ConfigError(f"{name}={env[name]!r}: use 1 or 0, true or false, yes or no")
+    return value in TRUE_WORDS
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise ConfigError(f"{name}={env[name]!r}: use a number of seconds, such as {default:g}")
+    return seconds

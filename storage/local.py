@@ -5,15 +5,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from common.errors import StorageError
 from storage import StoredObject
 from storage.hashing import sha256_file
-from worker.errors import StorageError
 
 
 class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.name = "local"
+        self.caller_keys = False  # a folder on the worker: callers cannot put objects there
 
     def put_file(self, path: Path, key: str, content_type: str, url_expiry_s: int) -> StoredObject:
         destination = (self.root / key).resolve()

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
+from common.errors import StorageError
 from storage import PRESIGN_MAX_S, StoredObject
+from storage.config import S3Config
 from storage.hashing import sha256_file
-from worker.errors import StorageError
-from worker.settings import S3Settings
 
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
@@ -33,9 +33,10 @@ class S3Storage:
         self.bucket = bucket
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.name = "s3"
+        self.caller_keys = True  # callers upload to the same bucket: voice.s3_key reads from it
 
     @classmethod
-    def connect(cls, settings: S3Settings) -> S3Storage:
+    def connect(cls, settings: S3Config) -> S3Storage:
         import boto3
         from botocore.config import Config
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.errors import InvalidInput
 from worker.contract import SynthesisJob, parse_job
-from worker.errors import InvalidInput
 
 VOICE = {"url": "https://example.com/voice.wav", "text": "Hello there."}
 

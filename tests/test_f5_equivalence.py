@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from tts import ReferenceVoice, SynthesisOptions
+from tts import SynthesisOptions
 from tts.f5 import SAMPLE_RATE_HZ, F5Synthesizer, reference_text
 from tts.runtime import Runtime
+from voice import ReferenceVoice
 from worker.layout import VolumeLayout
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,8 @@ def test_full_size_f5_synthesizes_in_half_precision_on_the_gpu(cuda):
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from bench.tts_rtf import TEXT, build
-    from tts import ReferenceVoice, SynthesisOptions
+    from tts import SynthesisOptions
+    from voice import ReferenceVoice
 
     synthesizer, _ = build(small=False, device=cuda, dtype=torch.float16)
     reference = ReferenceVoice(np.zeros(24000 * 3, dtype=np.float32) + 0.01, 24000, "This is the voice you hear.")

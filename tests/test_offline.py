@@ -60,7 +60,7 @@ def test_espeak_speed_changes_the_length_and_unknown_languages_are_refused(espea
     slow = espeak.synthesize(SENTENCES[0], None, SynthesisOptions(speed=0.7))
     fast = espeak.synthesize(SENTENCES[0], None, SynthesisOptions(speed=1.5))
     assert slow.duration_s > fast.duration_s * 1.5
-    assert not espeak.has_language("xx-nonexistent")
+    assert not espeak.speaks("xx-nonexistent")
 
 
 def pocketsphinx_errors(espeak, pocketsphinx) -> list[float]:  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ def test_a_job_writes_audio_and_all_four_subtitle_files_that_match_the_result(lo
     result = local_pipeline.run(job_for(voice_clip), "job-1", lambda progress: stages.append(progress["stage"]))
 
     parsed = check_result(result, TEXT)
-    assert stages == ["voice", "tts", "alignment", "subtitles", "storage"]
+    assert stages == ["voice", "tts", "alignment", "subtitles", "audio", "storage"]
     assert set(parsed.timings_s) == {*stages, "total"}
     audio_path = local_path(parsed.audio.url)
     assert audio_path.stat().st_size == parsed.audio.bytes
@@ -89,7 +89,7 @@ def test_the_preset_and_style_overrides_reach_the_ass_file(local_pipeline, voice
 
 
 def test_a_language_without_a_loaded_model_is_refused_naming_the_setting(local_pipeline, voice_clip):
-    from worker.errors import InvalidInput
+    from common.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="language: no alignment model is loaded for 'de'.*WORKER_ALIGN_LANGUAGES"):
         local_pipeline.run(job_for(voice_clip, language="de"), "de", lambda _: None)
@@ -129,22 +129,18 @@ def test_a_5000_character_text_completes(local_pipeline, voice_clip):
     assert len(text) > 4900 and len(parsed.segments) > 10
 
 
-def test_running_out_of_gpu_memory_is_a_clear_error_and_the_next_job_runs(local_pipeline, voice_clip):
+def test_running_out_of_gpu_memory_is_a_clear_error_and_the_next_job_runs(local_pipeline, voice_clip, monkeypatch):
     import torch
 
-    from worker.errors import ModelError
+    from common.errors import ModelError
 
-    class OutOfMemory:
-        """Stands in for a GPU that runs out of memory; the handling around it is what is tested."""
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        """Stands in for a GPU allocation that fails inside F5's sampler; the handling around it is tested."""
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-        name, sample_rate_hz = "oom", 24000
-
-        def synthesize(self, *args: object) -> None:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-
-    real = local_pipeline.engines["f5"]
-    local_pipeline.engines["f5"] = OutOfMemory()
+    model = local_pipeline.engines["f5"]._model
+    monkeypatch.setattr(model, "sample", out_of_memory)
     with pytest.raises(ModelError, match="ran out of memory for this job; retry with a shorter text"):
         local_pipeline.run(job_for(voice_clip), "oom", lambda _: None)
-    local_pipeline.engines["f5"] = real
+    monkeypatch.undo()
     check_result(local_pipeline.run(job_for(voice_clip), "after-oom", lambda _: None), TEXT)

@@ -31,6 +31,6 @@ def test_each_stage_is_reported_to_the_endpoint_before_the_result(tiny_volume, v
     queue = run_worker_on_queue(job, worker_env(tiny_volume, tmp_path), tmp_path / "worker.log")
 
     progress = [post["output"]["stage"] for post in queue.posts if post.get("status") == "IN_PROGRESS"]
-    assert progress == ["voice", "tts", "alignment", "subtitles", "storage"]
+    assert progress == ["voice", "tts", "alignment", "subtitles", "audio", "storage"]
     final = next(post for post in queue.posts if post.get("status") != "IN_PROGRESS")
     check_result(final["output"], TEXT)

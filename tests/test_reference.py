@@ -7,12 +7,14 @@ import pytest
 
 from alignment import TextSpan
 from alignment.pocketsphinx_aligner import PocketsphinxAligner
-from tts import ReferenceVoice, SynthesisOptions
-from tts.dsp import TARGET_RMS, set_rms, shorten_pauses, silent_runs, speech_bounds
+from common.dsp import TARGET_RMS, set_rms, silent_runs, speech_bounds
+from common.errors import InvalidInput, VoiceError
+from tts import SynthesisOptions
+from tts.dsp import shorten_pauses
 from tts.espeak import EspeakSynthesizer
 from tts.f5 import reference_text
-from worker.errors import InvalidInput, VoiceError
-from worker.voice import REFERENCE_MAX_S, ClipTools, cut_at_pause, prepare_reference
+from voice import ReferenceVoice
+from voice.prepare import REFERENCE_MAX_S, ClipTools, cut_at_pause, prepare_reference
 
 RATE = 16_000
 

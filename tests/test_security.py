@@ -16,7 +16,7 @@ import pytest
 from storage import object_key
 from tests.conftest import s3_env, worker_env
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, run_worker_on_queue
-from worker.fetch import AddressPolicy, FetchRefused, fetch_to_file
+from voice.fetch import AddressPolicy, FetchRefused, fetch_to_file
 from worker.logs import Redactor
 
 CAP_BYTES = 1024 * 1024
@@ -165,8 +165,8 @@ def test_a_response_larger_than_the_cap_is_refused_without_reading_it_all(second
 
 @pytest.mark.slow
 def test_a_voice_url_is_refused_by_the_pipeline_unless_its_network_is_allowed(local_pipeline, voice_clip):
+    from common.errors import InvalidInput
     from worker.contract import parse_job
-    from worker.errors import InvalidInput
 
     for server in serve("127.0.0.1", clip=voice_clip.read_bytes()):
         job = parse_job(
@@ -178,7 +178,7 @@ def test_a_voice_url_is_refused_by_the_pipeline_unless_its_network_is_allowed(lo
         )
         with pytest.raises(InvalidInput, match=r"voice.url: the URL leads to a loopback address"):
             local_pipeline.run(job, "ssrf", lambda _: None)
-        local_pipeline.url_policy = AddressPolicy.from_setting("127.0.0.0/8")
+        local_pipeline.voices.url_policy = AddressPolicy.from_setting("127.0.0.0/8")
         result = local_pipeline.run(job, "allowed", lambda _: None)
         assert result["words"][0]["text"] == "Fetched"
 

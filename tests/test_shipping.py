@@ -101,3 +101,14 @@ def test_the_image_size_estimate_stays_within_budget():
     result = estimate()
     assert result.apt_packages > 10 and result.apt_bytes > 10_000_000  # really measured
     assert result.total_bytes <= BUDGET_BYTES, result
+
+
+def test_the_image_carries_every_package_of_the_worker():
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests", "bench", "scripts"}
+    copied = {
+        source.strip("/")
+        for keyword, arguments in dockerfile_instructions()
+        if keyword == "COPY" and "--from=" not in arguments
+        for source in shlex.split(arguments)[:-1]
+    }
+    assert packages and packages <= copied, f"not copied into the image: {sorted(packages - copied)}"

@@ -11,13 +11,13 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
+from common.errors import ModelError
+from common.ffmpeg import decode_mono
 from tests.invariants import check_audio_file, check_result
 from tts import ChunkSpan, Speech
+from tts.dsp import without_long_pauses
 from tts.runtime import Runtime, choose_runtime
-from worker.audio import decode_mono
 from worker.contract import parse_job
-from worker.errors import ModelError
-from worker.pipeline import without_long_pauses
 
 pytestmark = pytest.mark.slow
 

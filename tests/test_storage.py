@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 import requests
 
+from common.errors import StorageError
+from storage.config import S3Config
 from storage.local import LocalStorage
 from storage.s3 import MULTIPART_THRESHOLD_BYTES, S3Storage
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, SeaweedS3, start_seaweedfs
-from worker.errors import StorageError
-from worker.settings import S3Settings
 
 pytestmark = pytest.mark.slow
 
 
-def settings(endpoint: str, bucket: str, secret: str = S3_SECRET_KEY, **extra: str) -> S3Settings:
-    return S3Settings(
+def settings(endpoint: str, bucket: str, secret: str = S3_SECRET_KEY, **extra: str) -> S3Config:
+    return S3Config(
         bucket=bucket,
         endpoint_url=endpoint,
         region=None,

@@ -8,23 +8,24 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import InvalidInput
 from storage.local import LocalStorage
 from tests.invariants import check_result
+from voice.library import VoiceLibrary
+from voice.stage import VoiceStage
+from voice.transcriber import WhisperTranscriber
 from worker.contract import parse_job
-from worker.errors import InvalidInput
 from worker.pipeline import Pipeline
-from worker.transcriber import Transcriber
-from worker.voices import VoiceLibrary
 
 pytestmark = pytest.mark.slow
 
 TEXT = "Cloned from a clip nobody transcribed."
 
 
-class CountingTranscriber(Transcriber):
+class CountingTranscriber(WhisperTranscriber):
     """The real transcriber, counting how often it is asked."""
 
-    def __init__(self, real: Transcriber) -> None:
+    def __init__(self, real: WhisperTranscriber) -> None:
         super().__init__(real._model, real.name)
         self.calls = 0
         self.asked_languages: list[str | None] = []
@@ -44,9 +45,11 @@ def pipeline(loaded_models, tmp_path: Path) -> Pipeline:
         loaded_models.aligners,
         LocalStorage(tmp_path / "output"),
         work_dir=tmp_path / "scratch",
-        voices=VoiceLibrary(LocalStorage(tmp_path / "app")),
-        transcriber=CountingTranscriber(loaded_models.transcriber),
-        transcript_cache_dir=tmp_path / "transcripts",
+        voices=VoiceStage(
+            library=VoiceLibrary(LocalStorage(tmp_path / "app")),
+            transcriber=CountingTranscriber(loaded_models.transcriber),
+            transcript_cache_dir=tmp_path / "transcripts",
+        ),
     )
 
 
@@ -61,11 +64,11 @@ def run(pipeline: Pipeline, raw: dict) -> dict:
 def test_a_clip_without_transcript_is_transcribed_once_and_cached(pipeline, voice_clip, tmp_path):
     job = {"text": TEXT, "voice": {"base64": clip_of(voice_clip)}, "tts": {"nfe_step": 4, "seed": 1}}
     first = check_result(run(pipeline, job), TEXT)
-    assert pipeline.transcriber.calls == 1
+    assert pipeline.voices.transcriber.calls == 1
     cached = list((tmp_path / "transcripts").glob("*.txt"))
     assert [path.read_text() for path in cached] == ["hello"]
     second = check_result(run(pipeline, job), TEXT)
-    assert pipeline.transcriber.calls == 1  # the cache answered
+    assert pipeline.voices.transcriber.calls == 1  # the cache answered
     assert first.audio.sha256 == second.audio.sha256
     # The transcript is what F5 conditions on: the same clip sent with it gives the same audio.
     given = check_result(run(pipeline, {**job, "voice": {"base64": clip_of(voice_clip), "text": "hello"}}), TEXT)
@@ -76,7 +79,7 @@ def test_a_clip_in_another_language_than_the_text_is_transcribed_in_its_own(pipe
     job = {"text": TEXT, "voice": {"base64": clip_of(voice_clip), "language": "de"}, "tts": {"nfe_step": 4}}
     check_result(run(pipeline, job), TEXT)
     check_result(run(pipeline, {**job, "voice": {"base64": clip_of(voice_clip)}}), TEXT)
-    assert pipeline.transcriber.asked_languages == ["de", "en"]  # cached per language: asked again for English
+    assert pipeline.voices.transcriber.asked_languages == ["de", "en"]  # cached per language: asked again for English
 
 
 def test_a_language_speech_recognition_does_not_know_is_refused_naming_the_field(pipeline, voice_clip):
@@ -86,16 +89,16 @@ def test_a_language_speech_recognition_does_not_know_is_refused_naming_the_field
         run(pipeline, job)
     with pytest.raises(InvalidInput, match="language: the speech recognition model does not know 'jp'"):
         run(pipeline, {"action": "voice.save", "name": "jp", "language": "jp", "voice": {"base64": clip}})
-    assert pipeline.transcriber.calls == 0
+    assert pipeline.voices.transcriber.calls == 0
     check_result(run(pipeline, {**job, "voice": {"base64": clip, "language": "jp", "text": "hello"}}), TEXT)
 
 
 def test_a_voice_saved_without_transcript_stores_the_transcript_with_it(pipeline, voice_clip):
     saved = run(pipeline, {"action": "voice.save", "name": "found", "voice": {"base64": clip_of(voice_clip)}})
     assert saved["voice"]["text"] == "hello" and saved["voice"]["transcribed"] is True
-    calls = pipeline.transcriber.calls
+    calls = pipeline.voices.transcriber.calls
     check_result(run(pipeline, {"text": TEXT, "voice": {"name": "found"}, "tts": {"nfe_step": 4}}), TEXT)
-    assert pipeline.transcriber.calls == calls  # the saved voice brought its transcript
+    assert pipeline.voices.transcriber.calls == calls  # the saved voice brought its transcript
 
 
 def test_without_a_speech_recognition_model_the_transcript_is_asked_for(loaded_models, voice_clip, tmp_path):
@@ -111,8 +114,7 @@ def test_an_unusable_transcript_cache_folder_costs_only_a_warning(loaded_models,
         loaded_models.engines,
         loaded_models.aligners,
         LocalStorage(tmp_path / "out"),
-        transcriber=loaded_models.transcriber,
-        transcript_cache_dir=blocked / "transcripts",
+        voices=VoiceStage(transcriber=loaded_models.transcriber, transcript_cache_dir=blocked / "transcripts"),
     )
     job = {"text": TEXT, "voice": {"base64": clip_of(voice_clip)}, "tts": {"nfe_step": 4}}
     check_result(run(pipeline, job), TEXT)

@@ -10,12 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.errors import InvalidInput, VoiceError
 from tests.conftest import make_clip
+from voice import ReferenceVoice
+from voice.clip import MAX_VOICE_S, decode_clip, fetch_clip
 from worker.contract import VoiceInput
-from worker.errors import InvalidInput, VoiceError
-from worker.voice import MAX_VOICE_S, load_voice
 
 pytestmark = pytest.mark.slow
+
+
+def load_voice(voice: VoiceInput, work_dir: Path, rate_hz: int) -> ReferenceVoice:
+    """The clip as the voice stage fetches and decodes it, before preparing it."""
+    source = voice.source("voice")
+    return decode_clip(fetch_clip(source, work_dir), source.text or "", rate_hz)
 
 
 def voice_from(path: Path) -> VoiceInput:

@@ -6,15 +6,16 @@ import base64
 
 import pytest
 
+from common.errors import InvalidInput, VoiceError
+from storage.config import S3Config
 from storage.local import LocalStorage
 from storage.s3 import S3Storage
 from tests.invariants import check_result
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY
+from voice.library import VoiceLibrary
+from voice.stage import VoiceStage
 from worker.contract import parse_job
-from worker.errors import InvalidInput, VoiceError
 from worker.pipeline import Pipeline
-from worker.settings import S3Settings
-from worker.voices import VoiceLibrary
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,7 @@ TEXT = "Spoken in a saved voice."
 def pipeline(request, loaded_models, s3_server, tmp_path):  # type: ignore[no-untyped-def]
     if request.param == "s3":
         bucket = request.getfixturevalue("bucket")  # one bucket per test
-        store = S3Storage.connect(S3Settings(bucket, s3_server.endpoint_url, None, S3_ACCESS_KEY, S3_SECRET_KEY))
+        store = S3Storage.connect(S3Config(bucket, s3_server.endpoint_url, None, S3_ACCESS_KEY, S3_SECRET_KEY))
     else:
         store = LocalStorage(tmp_path / "volume-app")
     (tmp_path / "scratch").mkdir()
@@ -34,7 +35,7 @@ def pipeline(request, loaded_models, s3_server, tmp_path):  # type: ignore[no-un
         loaded_models.aligners,
         LocalStorage(tmp_path / "output"),
         work_dir=tmp_path / "scratch",
-        voices=VoiceLibrary(store),
+        voices=VoiceStage(library=VoiceLibrary(store)),
     )
 
 
@@ -95,7 +96,7 @@ def test_bad_voice_jobs_are_refused_naming_the_field(raw, message):
 
 
 def test_a_clip_in_the_workers_bucket_is_used_by_its_key(loaded_models, s3_server, bucket, voice_clip, tmp_path):
-    store = S3Storage.connect(S3Settings(bucket, s3_server.endpoint_url, None, S3_ACCESS_KEY, S3_SECRET_KEY))
+    store = S3Storage.connect(S3Config(bucket, s3_server.endpoint_url, None, S3_ACCESS_KEY, S3_SECRET_KEY))
     s3_server.client().put_object(Bucket=bucket, Key="clips/me.wav", Body=voice_clip.read_bytes())
     (tmp_path / "scratch").mkdir()
     pipeline = Pipeline(loaded_models.engines, loaded_models.aligners, store, work_dir=tmp_path / "scratch")

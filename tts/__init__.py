@@ -2,6 +2,8 @@
 
 `SpeechSynthesizer` is the interface the pipeline uses: `tts.f5.F5Synthesizer` clones the reference voice with
 F5-TTS; `tts.espeak.EspeakSynthesizer` speaks with eSpeak NG anywhere, without weights, and times its own words.
+What an engine can do is stated by its capabilities (`needs_reference`, `times_words`, `speaks(language)`), so
+the pipeline never asks which engine it holds.
 """
 
 from __future__ import annotations
@@ -12,21 +14,10 @@ from typing import Protocol
 import numpy as np
 
 from alignment import AlignedWord
+from common.errors import InternalError, ModelError
+from voice import ReferenceVoice
 
-__all__ = ["ChunkSpan", "ReferenceVoice", "Speech", "SpeechSynthesizer", "SynthesisOptions"]
-
-
-@dataclass(frozen=True)
-class ReferenceVoice:
-    """A decoded reference clip and what is said in it."""
-
-    samples: np.ndarray  # mono float32
-    sample_rate_hz: int
-    transcript: str
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.samples) / self.sample_rate_hz
+__all__ = ["ChunkSpan", "Speech", "SpeechSynthesizer", "SynthesisOptions"]
 
 
 @dataclass(frozen=True)
@@ -64,9 +55,24 @@ class Speech:
     def duration_s(self) -> float:
         return len(self.samples) / self.sample_rate_hz
 
+    def check_covers(self, text: str) -> Speech:
+        """This speech, after checking that its chunks say exactly `text`'s words and that it has audio."""
+        chunk_words = [word for chunk in self.chunks for word in chunk.text.split()]
+        if chunk_words != text.split():
+            raise InternalError("the text chunks do not add up to the text; please report this")
+        if len(self.samples) == 0:
+            raise ModelError("the speech model produced no audio for this text")
+        return self
+
 
 class SpeechSynthesizer(Protocol):
     name: str
     sample_rate_hz: int
+    needs_reference: bool  # clones a reference voice (F5-TTS) rather than speaking in its own (eSpeak NG)
+    times_words: bool  # reports when it speaks each word (`Speech.word_times`)
+
+    def speaks(self, language: str) -> bool:
+        """Whether it can speak text in `language` (a code such as en or zh)."""
+        ...
 
     def synthesize(self, text: str, voice: ReferenceVoice | None, options: SynthesisOptions) -> Speech: ...

@@ -1,71 +1,18 @@
-"""Signal tools of the speech stage: finding silence, trimming it, shortening pauses, setting loudness.
+"""Signal tools of the speech stage: shortening pauses in generated speech, and joining speech.
 
-Silence is judged per 10 ms frame against the loudest frame of the same clip, so the same rules work for a quiet
-phone recording and a loud studio one. Anything that removes audio returns a `SampleMap`, so times measured in
-the original (chunk spans, an engine's word times) can be carried into the shortened audio exactly.
+Anything that removes audio returns a `SampleMap`, so times measured in the original (chunk spans, an engine's
+word times) can be carried into the shortened audio exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-FRAME_S = 0.010
-SILENCE_DB = -40.0  # below the loudest frame; F5-TTS's own clipping uses -40 to -50 dBFS
-TARGET_RMS = 0.1  # the reference loudness F5-TTS was trained with (its infer_batch_process raises quieter clips)
-PEAK_LIMIT = 0.95
-
-
-def silent_runs(samples: np.ndarray, rate_hz: int, min_silence_s: float = 0.1) -> list[tuple[int, int]]:
-    """[start, end) sample ranges of silence lasting at least `min_silence_s`, in order."""
-    frame = max(1, int(rate_hz * FRAME_S))
-    count = len(samples) // frame
-    if count == 0:
-        return []
-    frames = samples[: count * frame].astype(np.float64).reshape(count, frame)
-    level = np.sqrt(np.mean(frames**2, axis=1))
-    loudest = float(level.max())
-    if loudest == 0.0:
-        return [(0, len(samples))]
-    quiet = level < loudest * 10 ** (SILENCE_DB / 20)
-    runs = []
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
-        if (end - start) * FRAME_S >= min_silence_s - 1e-9:
-            runs.append((int(start) * frame, len(samples) if end == count else int(end) * frame))
-    return runs
-
-
-def speech_bounds(samples: np.ndarray, rate_hz: int, pad_s: float = 0.05) -> tuple[int, int]:
-    """[start, end) of the audio without leading and trailing silence, keeping `pad_s` on each side."""
-    runs = silent_runs(samples, rate_hz, min_silence_s=FRAME_S)
-    start, end = 0, len(samples)
-    if runs and runs[0][0] == 0:
-        start = runs[0][1]
-    if runs and runs[-1][1] == len(samples):
-        end = runs[-1][0]
-    if end <= start:
-        return 0, len(samples)
-    pad = int(pad_s * rate_hz)
-    return max(0, start - pad), min(len(samples), end + pad)
-
-
-def set_rms(
-    samples: np.ndarray, rate_hz: int, target_rms: float = TARGET_RMS, peak_limit: float = PEAK_LIMIT
-) -> np.ndarray:
-    """Scale so the sounding part (pauses left out) has `target_rms`, but never past `peak_limit`."""
-    sounding = np.ones(len(samples), dtype=bool)
-    for start, end in silent_runs(samples, rate_hz):
-        sounding[start:end] = False
-    if not sounding.any():
-        return samples
-    level = float(np.sqrt(np.mean(samples[sounding].astype(np.float64) ** 2)))
-    peak = float(np.abs(samples).max())
-    if level == 0.0 or peak == 0.0:
-        return samples
-    gain = min(target_rms / level, peak_limit / peak)
-    return (samples * gain).astype(np.float32)
+from common.dsp import silent_runs
+from tts import ChunkSpan, Speech
 
 
 @dataclass(frozen=True)
@@ -125,47 +72,40 @@ def shorten_pauses(
     return shortened, SampleMap(kept=tuple(kept), new_start=tuple(new_start), new_length=position)
 
 
-def normalize_loudness(
-    samples: np.ndarray, rate_hz: int, target_lufs: float, peak_limit: float = PEAK_LIMIT
-) -> tuple[np.ndarray, str | None]:
-    """Bring the integrated loudness (ITU-R BS.1770, as EBU R128 measures it) to `target_lufs`.
-
-    A gain, then a look-ahead peak limiter where the gain would push peaks past `peak_limit` (speech has
-    peaks 15-20 dB above its loudness, so -16 LUFS needs one); the limiter only lowers short peaks, so nothing
-    moves in time. Measured again after limiting, up to three rounds; a target still out of reach by more than
-    half a unit is reported, never clipped.
-    """
-    import pyloudnorm
-
-    if len(samples) < int(0.4 * rate_hz):  # BS.1770 gates in 400 ms blocks: shorter audio has no loudness
-        return samples, "audio.loudness_lufs was not applied: the audio is shorter than 0.4 s"
-    meter = pyloudnorm.Meter(rate_hz)
-    shaped = samples.astype(np.float64)
-    for _ in range(3):
-        measured = meter.integrated_loudness(shaped)
-        if not np.isfinite(measured):
-            return samples, "audio.loudness_lufs was not applied: the audio is silent"
-        if abs(measured - target_lufs) <= 0.1:
-            break
-        shaped = limit_peaks(shaped * 10 ** ((target_lufs - measured) / 20), rate_hz, peak_limit)
-    reached = meter.integrated_loudness(shaped)
-    note = None
-    if abs(reached - target_lufs) > 0.5:
-        note = f"audio.loudness_lufs: reached {reached:.1f} LUFS, not {target_lufs:g}, without clipping the peaks"
-    return shaped.astype(np.float32), note
+def without_long_pauses(speech: Speech, max_pause_s: float) -> Speech:
+    """The speech with pauses shortened; chunk spans and any engine word times carried into the new audio."""
+    samples, where = shorten_pauses(speech.samples, speech.sample_rate_hz, max_pause_s)
+    rate = speech.sample_rate_hz
+    chunks = tuple(ChunkSpan(c.text, where(c.start_sample), where(c.end_sample)) for c in speech.chunks)
+    word_times = None
+    if speech.word_times is not None:
+        word_times = tuple(
+            replace(w, start_s=where(round(w.start_s * rate)) / rate, end_s=where(round(w.end_s * rate)) / rate)
+            for w in speech.word_times
+        )
+    return Speech(samples=samples, sample_rate_hz=rate, chunks=chunks, word_times=word_times)
 
 
-def limit_peaks(samples: np.ndarray, rate_hz: int, peak_limit: float, window_s: float = 0.005) -> np.ndarray:
-    """Lower the gain smoothly around every sample that would pass `peak_limit`.
-
-    The gain each sample needs is spread to its neighbours within `window_s` (a running minimum: the look-ahead),
-    then smoothed with a running mean half as wide, which never rises above what any sample in reach needs.
-    """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    needed = np.minimum(1.0, peak_limit / np.maximum(np.abs(samples), 1e-12))
-    if needed.min() >= 1.0:
-        return samples
-    reach = max(1, int(window_s * rate_hz))
-    gain = uniform_filter1d(minimum_filter1d(needed, size=2 * reach + 1, mode="nearest"), size=reach, mode="nearest")
-    return samples * np.minimum(gain, needed)
+def concatenate(parts: Sequence[Speech]) -> Speech:
+    """Speech parts said one after another, as one take: chunk spans and engine word times moved to where each
+    part lands (word times kept only when every part has them)."""
+    if len(parts) == 1:
+        return parts[0]
+    rate = parts[0].sample_rate_hz
+    if any(part.sample_rate_hz != rate for part in parts):
+        raise ValueError("speech parts to join must share one sample rate")
+    offsets = np.cumsum([0, *(len(part.samples) for part in parts)])
+    chunks = tuple(
+        ChunkSpan(chunk.text, chunk.start_sample + int(offset), chunk.end_sample + int(offset))
+        for part, offset in zip(parts, offsets, strict=False)
+        for chunk in part.chunks
+    )
+    word_times = None
+    if all(part.word_times is not None for part in parts):
+        word_times = tuple(
+            replace(word, start_s=word.start_s + offset / rate, end_s=word.end_s + offset / rate)
+            for part, offset in zip(parts, offsets, strict=False)
+            for word in part.word_times or ()
+        )
+    samples = np.concatenate([part.samples for part in parts]).astype(np.float32, copy=False)
+    return Speech(samples=samples, sample_rate_hz=rate, chunks=chunks, word_times=word_times)

@@ -13,7 +13,8 @@ import threading
 import numpy as np
 
 from alignment import AlignedWord, TextSpan, fill_missing_times
-from tts import ChunkSpan, ReferenceVoice, Speech, SynthesisOptions
+from tts import ChunkSpan, Speech, SynthesisOptions
+from voice import ReferenceVoice
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 INITIALIZE_DONT_EXIT = 0x8000
@@ -66,6 +67,8 @@ def _load_library() -> tuple[ctypes.CDLL, int]:
 
 class EspeakSynthesizer:
     name = "espeak-ng"
+    needs_reference = False  # speaks in its own voice
+    times_words = True  # its WORD events say when each word starts
 
     def __init__(self) -> None:
         self._lib, self.sample_rate_hz = _load_library()
@@ -74,7 +77,7 @@ class EspeakSynthesizer:
         self._callback = _CALLBACK(self._collect)  # kept referenced while the library may call it
         self._lock = _LIBRARY_LOCK
 
-    def has_language(self, language: str) -> bool:
+    def speaks(self, language: str) -> bool:
         with self._lock:
             return self._lib.espeak_SetVoiceByName(language.encode()) == 0
 

@@ -23,14 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from tts import ChunkSpan, ReferenceVoice, Speech, SynthesisOptions
+from common.dsp import TARGET_RMS  # F5 raises quieter references to this loudness and scales the output back
+from common.gpu import out_of_memory_as_model_error
+from tts import ChunkSpan, Speech, SynthesisOptions
 from tts.chunking import chunk_text
-from tts.dsp import TARGET_RMS  # F5 raises quieter references to this loudness and scales the output back
 from tts.runtime import Runtime
-from worker.layout import F5_CHECKPOINT_NAMES
+from voice import ReferenceVoice
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_NAMES = ("model.safetensors", "model.pt")  # a release's EMA weights, in the order looked for
 SAMPLE_RATE_HZ = 24_000
 HOP_LENGTH = 256  # samples per mel frame (F5's packaged configs)
 # F5 generates reference + text in one window of about 30 s; infer_process budgets 22 s minus the reference.
@@ -70,6 +72,8 @@ class F5Synthesizer:
     """Loads an F5-TTS checkpoint and a Vocos vocoder once; synthesizes any number of jobs after that."""
 
     sample_rate_hz = SAMPLE_RATE_HZ
+    needs_reference = True  # it clones the reference voice
+    times_words = False  # the aligner finds when each word is spoken
 
     def __init__(self, model: object, vocoder: object, device: str, name: str) -> None:
         self._model = model
@@ -77,6 +81,10 @@ class F5Synthesizer:
         self._device = device
         self.name = name
         self._lock = threading.Lock()  # one job at a time: the seed is process-wide torch state
+
+    def speaks(self, language: str) -> bool:
+        """F5-TTS reads any text it is given; how well depends on what the checkpoint was trained on."""
+        return True
 
     @classmethod
     def load(cls, model_dir: Path, vocos_dir: Path, runtime: Runtime) -> F5Synthesizer:
@@ -92,7 +100,7 @@ class F5Synthesizer:
         from omegaconf import OmegaConf
 
         cfm_class, dit_class, f5_utils = f5_model_modules()
-        checkpoint = next((model_dir / n for n in F5_CHECKPOINT_NAMES if (model_dir / n).is_file()), None)
+        checkpoint = next((model_dir / n for n in CHECKPOINT_NAMES if (model_dir / n).is_file()), None)
         if checkpoint is None:
             raise FileNotFoundError(f"no model.safetensors or model.pt in {model_dir}")
         config_path = Path(str(files("f5_tts").joinpath(f"configs/{model_dir.name}.yaml")))
@@ -137,7 +145,8 @@ class F5Synthesizer:
             raise ValueError(f"reference voice must be decoded at {SAMPLE_RATE_HZ} Hz")
         chunks = chunk_text(text, self._chunk_budget_bytes(voice, options.speed))
         pieces: list[np.ndarray] = []
-        with self._lock, torch.inference_mode():
+        advice = "retry with a shorter text or a lower tts.nfe_step"
+        with self._lock, torch.inference_mode(), out_of_memory_as_model_error(advice):
             reference = _Reference.of(voice, self._device)  # once per job, on the device
             torch.manual_seed(options.seed)
             for chunk in chunks:

@@ -14,7 +14,10 @@ languages get plain numbers spelled by num2words where it knows the language, an
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from alignment import AlignedWord
 
 CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
               "£": ("pound", "pounds", "penny", "pence")}  # fmt: skip
@@ -44,6 +47,38 @@ class TextMap:
     @property
     def spoken_text(self) -> str:
         return " ".join(self.spoken)
+
+    @classmethod
+    def join(cls, maps: Sequence[TextMap]) -> TextMap:
+        """Several texts said one after another, as one map."""
+        written: list[str] = []
+        spoken: list[str] = []
+        owners: list[int] = []
+        for part in maps:
+            owners += [len(written) + owner for owner in part.written_of]
+            written += part.written
+            spoken += part.spoken
+        return cls(written=tuple(written), spoken=tuple(spoken), written_of=tuple(owners))
+
+    def written_words(self, spoken: Sequence[AlignedWord]) -> list[AlignedWord]:
+        """The user's words, each timed from the first to the last spoken word that stands for it."""
+        groups: list[list[AlignedWord]] = [[] for _ in self.written]
+        for word, owner in zip(spoken, self.written_of, strict=True):
+            groups[owner].append(word)
+        return [_written_word(text, parts) for text, parts in zip(self.written, groups, strict=True)]
+
+
+def _written_word(text: str, parts: list[AlignedWord]) -> AlignedWord:
+    scores = [part.score for part in parts if part.score is not None]
+    return AlignedWord(
+        text=text,
+        start_s=parts[0].start_s,
+        end_s=parts[-1].end_s,
+        score=sum(scores) / len(scores) if scores else None,
+        interpolated=all(part.interpolated for part in parts),
+        # Character timings only where the written word is the spoken one.
+        chars=parts[0].chars if len(parts) == 1 and text == parts[0].text else None,
+    )
 
 
 def normalize(text: str, language: str = "en") -> TextMap:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from worker.errors import ModelError
+from common.errors import ModelError
 
 
 @dataclass(frozen=True)

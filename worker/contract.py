@@ -7,20 +7,23 @@ silently ignored option. `parse_job` turns anything a caller can send into a `Sy
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from storage import PRESIGN_MAX_S
-from worker.errors import InvalidInput
+from alignment import AlignedChar, AlignedWord
+from audio import AudioFile
+from common.errors import InvalidInput
+from common.ffmpeg import AudioFormat
+from storage import PRESIGN_MAX_S, StoredObject
+from subtitles import ALL_FORMATS, PRESETS, SubtitleFormat, SubtitleLayout
+from tts import ChunkSpan, Speech
+from voice import VoiceSource
 
 MAX_TEXT_CHARS = 20_000
 LANGUAGE_CODE = r"^[a-z]{2,3}$"  # ISO 639-1 or -3, as the aligners, eSpeak NG and Whisper name languages
 MAX_VOICE_BASE64_CHARS = 40 * 1024 * 1024  # ~30 MB of audio once decoded
-
-AudioFormat = Literal["wav", "mp3", "flac", "ogg", "opus"]
-SubtitleFormat = Literal["ass", "srt", "vtt", "json"]
-ALL_SUBTITLE_FORMATS: tuple[SubtitleFormat, ...] = ("ass", "srt", "vtt", "json")
 
 
 class _Strict(BaseModel):
@@ -75,6 +78,18 @@ class VoiceInput(_Strict):
         if language is not None and info.data.get("name"):
             raise ValueError("a saved voice was prepared in its own language when it was saved; leave this out")
         return language
+
+    def source(self, field: str) -> VoiceSource:
+        """The voice stage's view of this input; `field` is where the job gave it (for error messages)."""
+        return VoiceSource(
+            base64=self.base64,
+            url=self.url,
+            s3_key=self.s3_key,
+            name=self.name,
+            text=self.text,
+            language=self.language,
+            field=field,
+        )
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> VoiceInput:
@@ -174,7 +189,7 @@ class StyleOverrides(_Strict):
 class SubtitleOptions(_Strict):
     """Which subtitle files to write, how lines are built and how they look."""
 
-    formats: tuple[SubtitleFormat, ...] = Field(ALL_SUBTITLE_FORMATS, min_length=1, description="Files to write.")
+    formats: tuple[SubtitleFormat, ...] = Field(ALL_FORMATS, min_length=1, description="Files to write.")
     mode: Literal["karaoke", "word", "line"] = Field(
         "karaoke", description="karaoke: words light up in a line; word: one word at a time; line: plain lines."
     )
@@ -193,6 +208,20 @@ class SubtitleOptions(_Strict):
     min_duration_s: Annotated[float, Field(ge=0, le=5, description="Shortest time a cue stays on screen.")] = 0.6
     max_duration_s: Annotated[float, Field(ge=0.5, le=30, description="Longest cue; longer ones are split.")] = 7.0
     allow_overlap: bool = Field(False, description="Let a cue's minimum duration run into the next cue.")
+
+    def layout(self) -> SubtitleLayout:
+        """How cues are built and look (the subtitles stage's options)."""
+        return SubtitleLayout(
+            mode=self.mode,
+            karaoke_tag=self.karaoke_tag,
+            max_chars_per_line=self.max_chars_per_line,
+            max_lines=self.max_lines,
+            min_duration_s=self.min_duration_s,
+            max_duration_s=self.max_duration_s,
+            allow_overlap=self.allow_overlap,
+            resolution=self.resolution,
+            style=PRESETS[self.preset].with_overrides(self.style.as_style_fields()),
+        )
 
     @field_validator("formats")
     @classmethod
@@ -354,6 +383,10 @@ class StoredFile(_Strict):
     url: str = Field(..., description="Presigned S3 URL, public URL, or file:// path for local output.")
     key: str = Field(..., description="Object key in the bucket (or path under the output folder).")
 
+    @classmethod
+    def of(cls, stored: StoredObject) -> StoredFile:
+        return cls(url=stored.url, key=stored.key)
+
 
 class AudioResult(StoredFile):
     format: AudioFormat
@@ -362,12 +395,30 @@ class AudioResult(StoredFile):
     bytes: int = Field(..., description="Size of the file.")
     sha256: str = Field(..., description="SHA-256 of the file, also stored in the object's metadata.")
 
+    @classmethod
+    def of(cls, written: AudioFile, stored: StoredObject, duration_s: float) -> AudioResult:
+        return cls(
+            url=stored.url,
+            key=stored.key,
+            format=written.format,
+            sample_rate_hz=written.sample_rate_hz,
+            duration_s=round(duration_s, 3),
+            bytes=stored.bytes,
+            sha256=stored.sha256,
+        )
+
 
 class CharResult(_Strict):
     text: str
     start_s: float
     end_s: float
     score: float
+
+    @classmethod
+    def of(cls, char: AlignedChar) -> CharResult:
+        return cls(
+            text=char.text, start_s=round(char.start_s, 3), end_s=round(char.end_s, 3), score=round(char.score, 3)
+        )
 
 
 class WordResult(_Strict):
@@ -378,16 +429,41 @@ class WordResult(_Strict):
     interpolated: bool = Field(..., description="True when the aligner could not place the word.")
     chars: list[CharResult] | None = Field(None, description="Character timings, when `alignment.characters`.")
 
+    @classmethod
+    def of(cls, word: AlignedWord) -> WordResult:
+        return cls(
+            text=word.text,
+            start_s=round(word.start_s, 3),
+            end_s=round(word.end_s, 3),
+            score=None if word.score is None else round(word.score, 3),
+            interpolated=word.interpolated,
+            chars=None if word.chars is None else [CharResult.of(char) for char in word.chars],
+        )
+
 
 class SegmentResult(_Strict):
     text: str = Field(..., description="One chunk of text generated in one model call.")
     start_s: float
     end_s: float
 
+    @classmethod
+    def of(cls, chunk: ChunkSpan, rate_hz: int) -> SegmentResult:
+        return cls(
+            text=chunk.text, start_s=round(chunk.start_sample / rate_hz, 3), end_s=round(chunk.end_sample / rate_hz, 3)
+        )
+
 
 class AlignmentSummary(_Strict):
     mean_score: float | None
     interpolated_words: int
+
+    @classmethod
+    def of(cls, words: Sequence[AlignedWord]) -> AlignmentSummary:
+        scores = [word.score for word in words if word.score is not None]
+        return cls(
+            mean_score=round(sum(scores) / len(scores), 3) if scores else None,
+            interpolated_words=sum(word.interpolated for word in words),
+        )
 
 
 class ModelNames(_Strict):
@@ -408,3 +484,33 @@ class SynthesisResult(_Strict):
     models: ModelNames
     timings_s: dict[str, float] = Field(..., description="Seconds per stage, and the total.")
     warnings: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        speech: Speech,
+        words: Sequence[AlignedWord],
+        audio: AudioFile,
+        stored_audio: StoredObject,
+        stored_subtitles: Mapping[SubtitleFormat, StoredObject],
+        language: str,
+        seed: int,
+        models: ModelNames,
+        timings_s: dict[str, float],
+        warnings: list[str],
+    ) -> SynthesisResult:
+        """The result of a finished take, from what each stage produced."""
+        return cls(
+            audio=AudioResult.of(audio, stored_audio, speech.duration_s),
+            subtitles={kind: StoredFile.of(stored) for kind, stored in stored_subtitles.items()},
+            words=[WordResult.of(word) for word in words],
+            segments=[SegmentResult.of(chunk, speech.sample_rate_hz) for chunk in speech.chunks],
+            text=" ".join(chunk.text for chunk in speech.chunks),  # the spoken text, whitespace normalised
+            language=language,
+            seed=seed,
+            alignment=AlignmentSummary.of(words),
+            models=models,
+            timings_s=timings_s,
+            warnings=warnings,
+        )

@@ -9,9 +9,9 @@ loaders, the demo-volume script and the tests agree on the layout:
         models/vocos/                      config.yaml, pytorch_model.bin
         models/align/<language>/           a Hugging Face wav2vec2 CTC folder
         models/asr/<model>/                a faster-whisper (CTranslate2) model, for clips without a transcript
-        cache/transcripts/                 transcripts of clips, by hash (worker/transcriber.py)
+        cache/transcripts/                 transcripts of clips, by hash (voice/transcriber.py)
         outputs/                           results when no S3 bucket is configured
-        voices/<name>/                     the voice library when no S3 bucket is configured (worker/voices.py)
+        voices/<name>/                     the voice library when no S3 bucket is configured (voice/library.py)
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tts.f5 import CHECKPOINT_NAMES as F5_CHECKPOINT_NAMES
+
 APP_DIR_NAME = "f5tts-worker"
-F5_CHECKPOINT_NAMES = ("model.safetensors", "model.pt")
 
 
 @dataclass(frozen=True)

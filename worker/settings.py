@@ -1,45 +1,38 @@
-"""Settings: built once at start-up from the environment, a pure function of it.
+"""Settings: built once at start-up from the environment, a pure function of its arguments.
 
-The README has the same table. Names RunPod uses for its bucket (`BUCKET_ENDPOINT_URL`, `BUCKET_ACCESS_KEY_ID`,
-`BUCKET_SECRET_ACCESS_KEY`) are accepted next to the worker's own `S3_*` names.
+The README has the same table. Each stage's own configuration is its own type (the bucket: `storage.config.
+S3Config`), composed here. Variables under the worker's prefixes that nothing reads are reported at start-up
+(`Settings.unknown_variables`), so a misspelt setting is not silently ignored.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from worker.errors import WorkerError
+from common.errors import SettingsError
+from storage.config import VARIABLES as S3_VARIABLES
+from storage.config import S3Config
 from worker.layout import VolumeLayout
 
 RUNPOD_VOLUME = Path("/runpod-volume")
 LOCAL_VOLUME = Path(".volume")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
-
-
-class SettingsError(WorkerError):
-    """A setting is missing, malformed or contradicts another. Raised at start-up only."""
-
-    code = "settings_error"
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    bucket: str
-    endpoint_url: str | None
-    region: str | None
-    access_key_id: str | None
-    secret_access_key: str | None = field(repr=False)
-    addressing_style: str = "auto"  # auto | path | virtual
-    public_base_url: str | None = None  # e.g. R2's public bucket domain: plain links instead of presigned ones
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in a log line."""
-        return tuple(value for value in (self.secret_access_key, self.access_key_id) if value)
+CHECKED_PREFIXES = ("WORKER_", "S3_", "BUCKET_")
+WORKER_VARIABLES = (
+    "WORKER_VOLUME", "WORKER_DEVICE", "WORKER_OUTPUT_DIR", "WORKER_LOG_LEVEL", "WORKER_URL_ALLOW_NETWORKS",
+    "WORKER_ALIGN_LANGUAGES", "WORKER_PROFILE", "WORKER_ASR_MODEL", "WORKER_TTS_DTYPE",
+)  # fmt: skip
+# Read by the bootstrap (bootstrap/config.py), or set by it for the handler.
+BOOTSTRAP_VARIABLES = (
+    "WORKER_PROJECT_DIR", "WORKER_SMOKE_IMPORTS", "WORKER_BUILD_LEASE", "WORKER_LEASE_HEARTBEAT_S",
+    "WORKER_LEASE_STALE_S", "WORKER_BUILD_TIMEOUT_S", "WORKER_TEMP_MAX_AGE_S", "WORKER_PRUNE_OLD_ENVS",
+    "WORKER_FLASH_ATTN_WHEEL", "WORKER_FETCH_WEIGHTS", "WORKER_LOCAL_COPY_DIR", "WORKER_LOCAL_VOLUME",
+    "WORKER_ENV_USER_FILE", "WORKER_BOOTSTRAP_TEST_PAUSE_AT",
+)  # fmt: skip
+KNOWN_VARIABLES = frozenset((*WORKER_VARIABLES, *BOOTSTRAP_VARIABLES, *S3_VARIABLES))
 
 
 @dataclass(frozen=True)
@@ -48,13 +41,14 @@ class Settings:
     device: str
     f5_model: str
     output_dir: Path
-    s3: S3Settings | None
+    s3: S3Config | None
     log_level: str
-    url_allow_networks: str  # CIDRs voice URLs may reach besides the public internet (worker.fetch)
+    url_allow_networks: str  # CIDRs voice URLs may reach besides the public internet (voice.fetch)
     align_languages: tuple[str, ...] = ("en",)  # an alignment model is loaded for each
     profile: str = "full"  # full: F5-TTS + wav2vec2 from the volume; offline: eSpeak NG + PocketSphinx only
     asr_model: str | None = "large-v3-turbo"  # faster-whisper model for clips without a transcript; None: off
     tts_dtype: str = "auto"  # auto | float32 | float16 | bfloat16 (tts.runtime)
+    unknown_variables: tuple[str, ...] = field(default=(), compare=False)  # misspelt settings, for a warning
 
     @property
     def default_engine(self) -> str:
@@ -65,9 +59,11 @@ class Settings:
         return VolumeLayout.on(self.volume_dir)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        volume_dir = Path(env.get("WORKER_VOLUME") or (RUNPOD_VOLUME if RUNPOD_VOLUME.is_dir() else LOCAL_VOLUME))
+    def from_env(cls, env: Mapping[str, str], volume_mounted: bool = False) -> Settings:
+        """The settings `env` gives. `volume_mounted`: whether RunPod's network volume is there (the default
+        volume then); `Settings.from_env(os.environ, runpod_volume_mounted())` on a worker."""
+        default_volume = RUNPOD_VOLUME if volume_mounted else LOCAL_VOLUME
+        volume_dir = Path(env.get("WORKER_VOLUME") or default_volume)
         device = env.get("WORKER_DEVICE", "auto").lower()
         if device not in DEVICES:
             raise SettingsError(f"WORKER_DEVICE={device!r}: use one of {', '.join(DEVICES)}")
@@ -77,45 +73,25 @@ class Settings:
             device=device,
             f5_model=env.get("F5_MODEL", "F5TTS_v1_Base"),
             output_dir=Path(env.get("WORKER_OUTPUT_DIR") or layout.outputs_dir),
-            s3=_s3_from_env(env),
+            s3=S3Config.from_env(env),
             log_level=_log_level(env.get("WORKER_LOG_LEVEL", "INFO")),
             url_allow_networks=_networks(env.get("WORKER_URL_ALLOW_NETWORKS", "")),
             align_languages=_languages(env.get("WORKER_ALIGN_LANGUAGES", "en")),
             profile=_profile(env.get("WORKER_PROFILE", "full")),
             asr_model=_asr_model(env.get("WORKER_ASR_MODEL", "large-v3-turbo")),
             tts_dtype=_dtype(env.get("WORKER_TTS_DTYPE", "auto")),
+            unknown_variables=unknown_variables(env),
         )
 
 
-def _s3_from_env(env: Mapping[str, str]) -> S3Settings | None:
-    def first(*names: str) -> str | None:
-        return next((env[name] for name in names if env.get(name)), None)
+def runpod_volume_mounted() -> bool:
+    """Whether this machine has RunPod's network volume: the one disk probe, made by the caller of from_env."""
+    return RUNPOD_VOLUME.is_dir()
 
-    bucket = first("S3_BUCKET", "BUCKET_NAME")
-    endpoint = first("S3_ENDPOINT_URL", "BUCKET_ENDPOINT_URL")
-    key_id = first("S3_ACCESS_KEY_ID", "BUCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
-    secret = first("S3_SECRET_ACCESS_KEY", "BUCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
-    if bucket is None:
-        if endpoint or first("S3_ACCESS_KEY_ID", "BUCKET_ACCESS_KEY_ID"):
-            raise SettingsError("an S3 endpoint or key is set but S3_BUCKET is not: set S3_BUCKET to the bucket name")
-        return None
-    if (key_id is None) != (secret is None):
-        raise SettingsError("set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (to use an IAM role)")
-    addressing = env.get("S3_ADDRESSING_STYLE", "auto").lower()
-    if addressing not in ("auto", "path", "virtual"):
-        raise SettingsError(f"S3_ADDRESSING_STYLE={addressing!r}: use auto, path or virtual")
-    public_base_url = env.get("S3_PUBLIC_BASE_URL") or None
-    if public_base_url and not public_base_url.startswith(("https://", "http://")):
-        raise SettingsError("S3_PUBLIC_BASE_URL must start with https:// or http:// (e.g. https://pub-1234.r2.dev)")
-    return S3Settings(
-        bucket=bucket,
-        endpoint_url=endpoint,
-        region=first("S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
-        access_key_id=key_id,
-        secret_access_key=secret,
-        addressing_style=addressing,
-        public_base_url=public_base_url,
-    )
+
+def unknown_variables(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Variables with the worker's prefixes (WORKER_, S3_, BUCKET_) that no part of the worker reads."""
+    return tuple(sorted(name for name in env if name.startswith(CHECKED_PREFIXES) and name not in KNOWN_VARIABLES))
 
 
 def _networks(value: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from alignment import Aligner
 from alignment.pocketsphinx_aligner import PocketsphinxAligner
 from alignment.wav2vec2 import Wav2Vec2Aligner
+from common.errors import ModelError
 from storage import Storage
 from storage.local import LocalStorage
 from storage.s3 import S3Storage
@@ -19,9 +20,9 @@ from tts import SpeechSynthesizer
 from tts.espeak import EspeakSynthesizer
 from tts.f5 import F5Synthesizer
 from tts.runtime import detect_runtime
-from worker.errors import ModelError
+from voice import Transcriber
+from voice.transcriber import WhisperTranscriber
 from worker.settings import Settings
-from worker.transcriber import Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _load_transcriber(settings: Settings, device: str, all_missing: list[Path]) 
         )
         return None
     with phase("speech recognition model load"):
-        return Transcriber.load(folder, device)
+        return WhisperTranscriber.load(folder, device)
 
 
 def open_storage(settings: Settings) -> Storage:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker.settings import Settings
+from worker.settings import Settings, runpod_volume_mounted
 from worker.startup import ASR_REQUIRED_FILES, missing_models
 
 # (repository, file in the repository, destination path); raises FileNotFoundError if the repository lacks it.
@@ -199,7 +199,7 @@ def main() -> int:
 
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(os.environ, runpod_volume_mounted())
         source = ModelSource.from_env(languages=settings.align_languages, asr_model=settings.asr_model)
         published = ensure_weights(settings, source, hub_download, offline)
     except WeightsMissing as error:

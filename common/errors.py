@@ -5,9 +5,11 @@
     ├── VoiceError              the reference voice cannot be fetched or decoded
     ├── ModelError              a model failed (out of memory, missing weights, an alignment that cannot run)
     ├── StorageError            results could not be written to the bucket or the output folder
-    └── InternalError           a bug: anything else, reported without a traceback to the caller
+    ├── InternalError           a bug: anything else, reported without a traceback to the caller
+    └── SettingsError           a setting is missing, malformed or contradicts another (start-up only)
 
-The handler maps each to `{"error": "<code>: <message>"}`; the code is stable, the message is for people.
+Any layer may raise them; this module imports nothing. The handler maps each to `{"error": "<code>: <message>"}`;
+the code is stable, the message is for people.
 """
 
 from __future__ import annotations
@@ -48,3 +50,9 @@ class StorageError(WorkerError):
 
 class InternalError(WorkerError):
     code = "internal_error"
+
+
+class SettingsError(WorkerError):
+    """A setting is missing, malformed or contradicts another. Raised at start-up only."""
+
+    code = "settings_error"

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from worker.voice import TranscribeFn
+from voice import TranscribeFn, Transcriber
 
 log = logging.getLogger(__name__)
 
 ASR_RATE_HZ = 16_000  # Whisper's input rate
 
 
-class Transcriber:
-    """A faster-whisper model, loaded once."""
+class WhisperTranscriber:
+    """A faster-whisper model, loaded once (`voice.Transcriber`)."""
 
     def __init__(self, model: object, name: str) -> None:
         self._model = model
@@ -31,7 +31,7 @@ class Transcriber:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: Path, device: str) -> Transcriber:
+    def load(cls, model_dir: Path, device: str) -> WhisperTranscriber:
         from faster_whisper import WhisperModel
 
         # int8 on the CPU and float16 on CUDA are CTranslate2's fast, accurate defaults for Whisper.

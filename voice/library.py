@@ -2,7 +2,7 @@
 
 Kept where the results go: under `voices/<name>/` in the bucket, or in the volume's app folder when no bucket is
 configured. A clip is prepared once, when it is saved (decoded, trimmed, cut to F5's useful length,
-transcribed when sent without a transcript: worker/voice.py), and stored as prepared, so a saved voice always
+transcribed when sent without a transcript: `voice.stage`), and stored as prepared, so a saved voice always
 works and its transcript always matches it.
 
     voices/<name>/clip       the prepared clip: 32-bit float WAV, mono, 24 kHz (used exactly as prepared)
@@ -13,44 +13,41 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common import ffmpeg
+from common.errors import VoiceError
 from storage import Storage
-from worker import audio
-from worker.contract import VoiceInput
-from worker.errors import VoiceError
-from worker.fetch import PUBLIC_ONLY, AddressPolicy
-from worker.voice import ClipTools, decode_clip, fetch_clip, prepare_reference
+from voice import ReferenceVoice
 
 PREFIX = "voices"
 STORED_RATE_HZ = 24_000  # F5-TTS's rate: a saved clip is used as it is stored
+
+
+@dataclass(frozen=True)
+class SavedVoice:
+    clip_path: Path  # where `load` wrote the stored clip
+    transcript: str
 
 
 class VoiceLibrary:
     def __init__(self, store: Storage) -> None:
         self._store = store
 
-    def save(
-        self,
-        name: str,
-        voice: VoiceInput,
-        work_dir: Path,
-        tools: ClipTools,
-        policy: AddressPolicy = PUBLIC_ONLY,
-        bucket: Storage | None = None,
-    ) -> dict[str, Any]:
-        clip = fetch_clip(voice, work_dir, policy, bucket)
-        decoded = decode_clip(clip, voice.text or "", STORED_RATE_HZ)  # refuses anything that would not work
-        prepared, warnings = prepare_reference(decoded, tools)
-        stored = work_dir / "prepared.wav"
-        audio.encode_exact(prepared.samples, STORED_RATE_HZ, stored)
-        data = stored.read_bytes()
+    def save(self, name: str, prepared: ReferenceVoice, transcribed: bool) -> dict[str, Any]:
+        """Store a prepared clip under `name` (replacing one saved before); returns its record."""
+        with tempfile.TemporaryDirectory(prefix="f5voice-") as scratch:
+            stored = Path(scratch) / "prepared.wav"
+            ffmpeg.encode_exact(prepared.samples, prepared.sample_rate_hz, stored)
+            data = stored.read_bytes()
         record = {
             "name": name,
             "text": prepared.transcript,
-            "transcribed": not voice.text,
+            "transcribed": transcribed,
             "duration_s": round(prepared.duration_s, 3),
             "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -58,16 +55,16 @@ class VoiceLibrary:
         }
         self._store.put_bytes(f"{PREFIX}/{name}/clip", data, "application/octet-stream")
         self._store.put_bytes(f"{PREFIX}/{name}/voice.json", json.dumps(record).encode(), "application/json")
-        return {**record, "warnings": warnings}
+        return record
 
-    def load(self, name: str, destination: Path) -> str:
-        """Write the saved clip to `destination`; returns its transcript. VoiceError if there is no such voice."""
+    def load(self, name: str, destination: Path) -> SavedVoice:
+        """Write the saved clip to `destination`. VoiceError if there is no such voice."""
         raw = self._store.get_bytes(f"{PREFIX}/{name}/voice.json")
         data = self._store.get_bytes(f"{PREFIX}/{name}/clip")
         if raw is None or data is None:
             raise VoiceError(f"there is no saved voice named {name!r} (voice.list shows the saved ones)")
         destination.write_bytes(data)
-        return str(json.loads(raw)["text"])
+        return SavedVoice(destination, str(json.loads(raw)["text"]))
 
     def list(self) -> list[dict[str, Any]]:
         records = []

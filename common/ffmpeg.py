@@ -1,7 +1,8 @@
 """Audio in and out through ffmpeg: probe before decoding, decode to mono float, encode the output formats.
 
 ffprobe looks at a file before ffmpeg decodes it, so a non-audio file or a two-hour clip is refused from its
-header instead of being decoded into memory.
+header instead of being decoded into memory. Files that cannot be read raise `UnreadableAudio`, whose message
+completes a sentence about the file ("the voice clip " + message), so each caller words its own error.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
-from worker.contract import AudioFormat
-from worker.errors import VoiceError
-
+AudioFormat = Literal["wav", "mp3", "flac", "ogg", "opus"]
 FFMPEG_TIMEOUT_S = 120
 # ffmpeg encoder and container per output format.
 ENCODERS: dict[str, list[str]] = {
@@ -30,6 +30,10 @@ OPUS_RATES_HZ = (8000, 12000, 16000, 24000, 48000)
 CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg"}
 
 
+class UnreadableAudio(Exception):
+    """ffmpeg cannot read the file as audio; the message says why, as the end of a sentence."""
+
+
 @dataclass(frozen=True)
 class AudioProbe:
     duration_s: float
@@ -39,7 +43,7 @@ class AudioProbe:
 
 
 def probe(path: Path) -> AudioProbe:
-    """Read the first audio stream's header. Raises VoiceError if there is no decodable audio stream."""
+    """Read the first audio stream's header. Raises UnreadableAudio if there is no decodable audio stream."""
     command = [
         "ffprobe", "-v", "error", "-select_streams", "a:0",
         "-show_entries", "stream=codec_name,sample_rate,channels,duration:format=duration",
@@ -49,7 +53,7 @@ def probe(path: Path) -> AudioProbe:
     info = json.loads(completed.stdout or b"{}") if completed.returncode == 0 else {}
     streams = info.get("streams") or []
     if not streams:
-        raise VoiceError("the voice clip is not audio that ffmpeg can read (wav, mp3, flac, ogg, m4a)")
+        raise UnreadableAudio("is not audio that ffmpeg can read (wav, mp3, flac, ogg, m4a)")
     stream = streams[0]
     duration = stream.get("duration") or info.get("format", {}).get("duration")
     try:
@@ -60,7 +64,7 @@ def probe(path: Path) -> AudioProbe:
             codec=str(stream.get("codec_name", "")),
         )
     except (KeyError, TypeError, ValueError):
-        raise VoiceError("the voice clip has no readable duration or sample rate") from None
+        raise UnreadableAudio("has no readable duration or sample rate") from None
 
 
 def decode_mono(path: Path, sample_rate_hz: int, max_duration_s: float) -> np.ndarray:
@@ -71,7 +75,7 @@ def decode_mono(path: Path, sample_rate_hz: int, max_duration_s: float) -> np.nd
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     if completed.returncode != 0:
-        raise VoiceError("the voice clip could not be decoded: " + _last_line(completed.stderr))
+        raise UnreadableAudio("could not be decoded: " + _last_line(completed.stderr))
     return np.frombuffer(completed.stdout, dtype=np.float32).copy()
 
 

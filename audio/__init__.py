@@ -1,0 +1,50 @@
+"""The audio stage: the take as the file the caller asked for. Loudness target first, then ffmpeg encodes.
+
+write_audio(samples, rate_hz, AudioOutput(...), folder) → (AudioFile, warnings)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from common import ffmpeg
+from common.ffmpeg import AudioFormat
+
+__all__ = ["AudioFile", "AudioOutput", "write_audio"]
+
+
+@dataclass(frozen=True)
+class AudioOutput:
+    """What the caller asked for: container and codec, sample rate (None: the engine's), loudness target."""
+
+    format: AudioFormat = "wav"
+    sample_rate_hz: int | None = None
+    loudness_lufs: float | None = None
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    path: Path
+    format: AudioFormat
+    sample_rate_hz: int  # as written, which opus may force to 48 kHz
+    content_type: str
+
+
+def write_audio(
+    samples: np.ndarray, rate_hz: int, output: AudioOutput, folder: Path, stem: str = "speech"
+) -> tuple[AudioFile, list[str]]:
+    """Encode mono float `samples` to `folder/<stem>.<format>`; warnings say where a loudness target was not
+    reached."""
+    warnings = []
+    if output.loudness_lufs is not None:
+        from audio.loudness import normalize_loudness
+
+        samples, note = normalize_loudness(samples, rate_hz, output.loudness_lufs)
+        warnings += [note] if note else []
+    path = folder / f"{stem}.{output.format}"
+    out_rate_hz = ffmpeg.output_rate_hz(output.format, output.sample_rate_hz, rate_hz)
+    ffmpeg.encode(samples, rate_hz, path, output.format, out_rate_hz)
+    return AudioFile(path, output.format, out_rate_hz, ffmpeg.CONTENT_TYPES[output.format]), warnings
