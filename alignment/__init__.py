@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -91,8 +91,8 @@ def fill_missing_times(
     index = 0
     while index < count:
         if known[index]:
-            start = min(max(float(starts[index]), cursor), span.end_s)  # type: ignore[arg-type]
-            end = min(max(float(ends[index]), start), span.end_s)  # type: ignore[arg-type]
+            start = min(max(float(cast(float, starts[index])), cursor), span.end_s)
+            end = min(max(float(cast(float, ends[index])), start), span.end_s)
             result.append((start, end, False))
             cursor = end
             index += 1
@@ -100,7 +100,8 @@ def fill_missing_times(
         run_end = index
         while run_end < count and not known[run_end]:
             run_end += 1
-        gap_end = span.end_s if run_end == count else min(max(float(starts[run_end]), cursor), span.end_s)  # type: ignore[arg-type]
+        next_start = span.end_s if run_end == count else float(cast(float, starts[run_end]))
+        gap_end = min(max(next_start, cursor), span.end_s)
         step = (gap_end - cursor) / (run_end - index)
         for k in range(run_end - index):
             result.append((cursor + k * step, cursor + (k + 1) * step, True))

@@ -7,8 +7,11 @@ else PocketSphinx (English, CPU, no weights).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+import numpy as np
+
+from alignment import AlignedWord, Aligner, TextSpan
 from common.errors import InvalidInput
 
 ENGINE = "engine"  # the synthesizer's own word timings
@@ -54,3 +57,19 @@ def clip_aligner(language: str, loaded: Mapping[str, tuple[str, ...]]) -> str | 
     """The best loaded aligner for `language`, or None: also what cuts a long reference clip with its
     transcript."""
     return next((name for name in PREFERENCE if language in loaded.get(name, ())), None)
+
+
+def clip_align(
+    aligners: Mapping[str, Aligner], language: str
+) -> Callable[[np.ndarray, int, str], list[AlignedWord]] | None:
+    """(samples, rate, transcript) → word times for one clip in `language`, by the best loaded aligner; None when
+    none is loaded for it. Cuts a long reference clip between two words."""
+    name = clip_aligner(language, {name: tuple(aligner.languages) for name, aligner in aligners.items()})
+    if name is None:
+        return None
+    aligner = aligners[name]
+
+    def align(samples: np.ndarray, rate_hz: int, transcript: str) -> list[AlignedWord]:
+        return aligner.align(samples, rate_hz, [TextSpan(transcript, 0.0, len(samples) / rate_hz)], language)
+
+    return align

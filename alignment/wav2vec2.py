@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class Wav2Vec2Aligner:
 
     name = "wav2vec2-ctc"
 
-    def __init__(self, models: Mapping[str, tuple[object, dict[str, int]]], device: str) -> None:
+    def __init__(self, models: Mapping[str, tuple[Any, dict[str, int]]], device: str) -> None:
         self._models = dict(models)  # language → (model, vocabulary: lower-case character → id)
         self._device = device
 
@@ -73,14 +74,14 @@ class Wav2Vec2Aligner:
             aligned += _align_words(words, emission, vocabulary, span, characters, delimit)
         return aligned
 
-    def _log_probs(self, model: object, waveform: object) -> np.ndarray:
+    def _log_probs(self, model: Any, waveform: Any) -> np.ndarray:
         import torch
 
-        segment = waveform.unsqueeze(0)  # type: ignore[attr-defined]
+        segment = waveform.unsqueeze(0)
         if segment.shape[-1] < MIN_SAMPLES:
             segment = torch.nn.functional.pad(segment, (0, MIN_SAMPLES - segment.shape[-1]))
         with torch.inference_mode():
-            logits = model(segment.to(self._device)).logits  # type: ignore[operator]
+            logits = model(segment.to(self._device)).logits
             return torch.log_softmax(logits, dim=-1)[0].float().cpu().numpy()
 
 

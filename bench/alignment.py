@@ -28,7 +28,7 @@ WORDS = "the quick brown fox jumps over a lazy dog while seven bright stars watc
 WORDS_PER_S = 2.5
 
 
-def make_spans(duration_s: float, segment_s: float):  # type: ignore[no-untyped-def]
+def make_spans(duration_s: float, segment_s: float):
     from alignment import TextSpan
 
     spans = []

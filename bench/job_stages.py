@@ -58,7 +58,7 @@ def main() -> None:
                 "audio": {"format": "mp3"},
             }
         )
-        runs = [pipeline.run(job, f"bench-{n}", lambda _: None)["timings_s"] for n in range(args.runs)]
+        runs = [pipeline.handle(job, f"bench-{n}", lambda _: None)["timings_s"] for n in range(args.runs)]
 
     print(f"start-up (imports + tiny model load): {load_s:.1f} s")
     print(f"one job, {len(TEXT)} characters, NFE 32, mp3, local storage; median of {args.runs} runs:")

@@ -31,7 +31,7 @@ VOCOS_SMALL = {"dim": 64, "intermediate_dim": 128, "num_layers": 2}
 SMALL_F5 = {"dim": 128, "depth": 4, "heads": 4, "text_dim": 64, "conv_layers": 2}
 
 
-def build(small: bool, device: str, dtype: object):  # type: ignore[no-untyped-def]
+def build(small: bool, device: str, dtype: object):
     from vocos import Vocos
     from vocos.feature_extractors import MelSpectrogramFeatures
     from vocos.heads import ISTFTHead
@@ -73,7 +73,7 @@ def main() -> None:
         for compiled in (False, True) if device == "cuda" else (False,):
             synthesizer, parameters = build(args.small, device, dtype)
             if compiled:
-                synthesizer._model.transformer = torch.compile(synthesizer._model.transformer)  # type: ignore[attr-defined]
+                synthesizer._model.transformer = torch.compile(synthesizer._model.transformer)
             for nfe in (16, 32):
                 options = SynthesisOptions(nfe_step=nfe, seed=1)
                 synthesizer.synthesize(TEXT, reference, options)  # warm-up (and compilation)

@@ -171,8 +171,10 @@ def _unpack(pack: Path, destination: Path) -> None:
     with tarfile.open(pack) as archive:
         # Our own archive, written at build time; it holds absolute links (bin/python to the base interpreter),
         # which the safer extraction filters of newer Pythons refuse.
-        trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
-        archive.extractall(destination, **trusted)  # noqa: S202
+        if hasattr(tarfile, "fully_trusted_filter"):
+            archive.extractall(destination, filter="fully_trusted")  # noqa: S202
+        else:
+            archive.extractall(destination)  # noqa: S202
 
 
 def _reason(error: Exception) -> str:

@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
@@ -46,7 +47,7 @@ def build_tiny_volume(volume_dir: Path, languages: tuple[str, ...] = ("en",), se
     return layout
 
 
-def random_f5(arch_overrides: dict[str, int]):  # type: ignore[no-untyped-def]
+def random_f5(arch_overrides: dict[str, int]):
     """F5's `CFM(DiT)` as its packaged F5TTS_v1_Base config builds it, with `arch_overrides`, random weights."""
     from importlib.resources import files
 
@@ -56,7 +57,7 @@ def random_f5(arch_overrides: dict[str, int]):  # type: ignore[no-untyped-def]
 
     vocab_map, vocab_size = get_tokenizer(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), "custom")
     config = OmegaConf.load(str(files("f5_tts").joinpath(f"configs/{F5_MODEL_NAME}.yaml")))
-    arch = {**OmegaConf.to_container(config.model.arch), **arch_overrides}  # type: ignore[dict-item]
+    arch = {**cast(dict[str, Any], OmegaConf.to_container(config.model.arch)), **arch_overrides}
     mel = config.model.mel_spec
     return CFM(
         transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=mel.n_mel_channels),

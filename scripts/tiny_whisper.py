@@ -74,7 +74,7 @@ def timestamp_tokens() -> list[str]:
     return ["<|%.2f|>" % (i * 0.02) for i in range(N_TIMESTAMPS)]
 
 
-def build_tokenizer():  # type: ignore[no-untyped-def]
+def build_tokenizer():
     """A byte-level BPE `tokenizers.Tokenizer` with Whisper's special tokens, `VOCAB_SIZE` entries in all."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
     from transformers.models.gpt2.tokenization_gpt2 import bytes_to_unicode
@@ -194,7 +194,7 @@ def _write_transformers_model(hf_dir: Path, seed: int) -> None:
     model.save_pretrained(str(hf_dir))
 
 
-def _shape_output_head(model, tokenizer) -> None:  # type: ignore[no-untyped-def]
+def _shape_output_head(model, tokenizer) -> None:
     """Make greedy decoding say " hello" once and then <|endoftext|>, whatever the audio.
 
     Whisper ties the output projection to the token embeddings E, so logit_j = E[j] . LN(h) with LN the decoder's

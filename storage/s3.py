@@ -8,6 +8,7 @@ presigned (at most S3's 7 days) or, with a public base URL (R2's public domain, 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from common.errors import StorageError
@@ -23,7 +24,7 @@ MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 class S3Storage:
-    def __init__(self, client: object, bucket: str, public_base_url: str | None = None) -> None:
+    def __init__(self, client: Any, bucket: str, public_base_url: str | None = None) -> None:
         from boto3.s3.transfer import TransferConfig
 
         self._client = client
@@ -67,7 +68,7 @@ class S3Storage:
 
         digest = sha256_file(path)
         try:
-            self._client.upload_file(  # type: ignore[attr-defined]
+            self._client.upload_file(
                 str(path),
                 self.bucket,
                 key,
@@ -90,11 +91,12 @@ class S3Storage:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise StorageError(f"download of {key} from bucket {self.bucket} failed: {_describe(error)}") from None
-        return response["Body"].read()  # type: ignore[no-any-return]
+        body: bytes = response["Body"].read()
+        return body
 
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
-        paginator = self._client.get_paginator("list_objects_v2")  # type: ignore[attr-defined]
+        paginator = self._client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 keys += [item["Key"] for item in page.get("Contents", [])]
@@ -110,7 +112,8 @@ class S3Storage:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(self._client, operation)(**arguments)  # type: ignore[no-any-return]
+            response: dict[str, Any] = getattr(self._client, operation)(**arguments)
+            return response
         except ClientError as error:
             if raw_errors:
                 raise
@@ -121,9 +124,10 @@ class S3Storage:
     def url_for(self, key: str, expiry_s: int) -> str:
         if self.public_base_url:
             return f"{self.public_base_url}/{quote(key)}"
-        return self._client.generate_presigned_url(  # type: ignore[attr-defined,no-any-return]
+        url: str = self._client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=min(expiry_s, PRESIGN_MAX_S)
         )
+        return url
 
 
 def _describe(error: Exception) -> str:

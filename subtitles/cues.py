@@ -79,10 +79,10 @@ def display_width(text: str) -> int:
 
 def build_cues(words: Sequence[TimedWord], layout: SubtitleLayout, audio_duration_s: float | None = None) -> list[Cue]:
     """Cues in time order; every word appears in exactly one cue, in order."""
+    groups: list[list[list[TimedWord]]] = []  # cues, each a list of lines
     if layout.mode == "word":
-        groups = [[(word,)] for word in words]
+        groups = [[[word]] for word in words]
     else:
-        groups = []
         for phrase in _phrases(words):
             groups.extend(_split_long(_cue_lines(phrase, layout), layout))
     end_limit = audio_duration_s if audio_duration_s is not None else float("inf")

@@ -44,9 +44,11 @@ def test_test_input_runs_one_job_and_writes_every_file(tiny_volume, tmp_path):
             "tts": {"nfe_step": 8, "seed": 11},
         }
     }
-    completed = run_handler(job, worker_env(tiny_volume, tmp_path))
+    misspelt = {"WORKER_DEVCE": "cpu"}  # a typo of WORKER_DEVICE: warned about, and the job still runs
+    completed = run_handler(job, {**worker_env(tiny_volume, tmp_path), **misspelt})
 
     assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "nothing reads them (misspelt?): WORKER_DEVCE" in completed.stdout + completed.stderr
     result = job_result(completed.stdout)["output"]
     parsed = check_result(result, TEXT)
     output = tmp_path / "output"

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from worker.settings import Settings, SettingsError
+from common.errors import SettingsError
+from worker.settings import KNOWN_VARIABLES, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_without_a_volume_or_bucket_the_worker_uses_local_folders():
     settings = Settings.from_env({})
-    assert settings.volume_dir in (Path("/runpod-volume"), Path(".volume"))
+    assert settings.volume_dir == Path(".volume")
     assert settings.output_dir == settings.layout.outputs_dir
     assert settings.s3 is None
     assert settings.device == "auto"
+
+
+def test_runpods_network_volume_is_the_default_volume_where_it_is_mounted():
+    assert Settings.from_env({}, volume_mounted=True).volume_dir == Path("/runpod-volume")
+    assert Settings.from_env({"WORKER_VOLUME": "/data"}, volume_mounted=True).volume_dir == Path("/data")
+
+
+def test_misspelt_variables_under_the_workers_prefixes_are_reported():
+    env = {"WORKER_DEVCE": "cpu", "S3_BUCKT": "results", "BUCKET_NAME": "b", "WORKER_BUILD_LEASE": "1", "HOME": "/"}
+    assert Settings.from_env(env).unknown_variables == ("S3_BUCKT", "WORKER_DEVCE")
+    assert Settings.from_env({"WORKER_DEVICE": "cpu", "S3_REGION": "eu"}).unknown_variables == ()
+
+
+def test_every_variable_the_code_reads_is_known_to_the_misspelling_check():
+    named = set()
+    for folder in ("worker", "voice", "tts", "alignment", "storage", "common", "bootstrap"):
+        for path in (ROOT / folder).rglob("*.py"):
+            named |= set(re.findall(r"\b(?:WORKER|S3|BUCKET)_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
+    named -= {"S3_VARIABLES", "WORKER_VARIABLES"}  # names of the lists themselves
+    assert named and named <= KNOWN_VARIABLES, sorted(named - KNOWN_VARIABLES)
 
 
 def test_runpods_bucket_variable_names_are_accepted():

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class F5Synthesizer:
     needs_reference = True  # it clones the reference voice
     times_words = False  # the aligner finds when each word is spoken
 
-    def __init__(self, model: object, vocoder: object, device: str, name: str) -> None:
+    def __init__(self, model: Any, vocoder: Any, device: str, name: str) -> None:
         self._model = model
         self._vocoder = vocoder
         self._device = device
@@ -107,11 +107,11 @@ class F5Synthesizer:
         if not config_path.is_file():
             raise FileNotFoundError(f"F5-TTS has no packaged config named {model_dir.name}")
         config = OmegaConf.load(config_path).model
-        arch = dict(OmegaConf.to_container(config.arch))  # type: ignore[arg-type]
+        arch = cast(dict[str, Any], OmegaConf.to_container(config.arch))
         if (model_dir / "arch.json").is_file():
             arch.update(json.loads((model_dir / "arch.json").read_text()))
         arch["attn_backend"] = runtime.attention
-        mel = dict(OmegaConf.to_container(config.mel_spec))  # type: ignore[arg-type]
+        mel = cast(dict[str, Any], OmegaConf.to_container(config.mel_spec))
 
         vocab_char_map, vocab_size = f5_utils.get_tokenizer(str(model_dir / "vocab.txt"), "custom")
         model = cfm_class(
@@ -164,7 +164,7 @@ class F5Synthesizer:
         # As F5 estimates it: the reference's frames per transcript byte, times the new text's bytes.
         transcript_bytes = len(reference.transcript.encode("utf-8"))
         new_frames = int(reference_frames / transcript_bytes * len(text.encode("utf-8")) / speed)
-        mel, _ = self._model.sample(  # type: ignore[attr-defined]
+        mel, _ = self._model.sample(
             cond=reference.audio,
             text=f5_utils.convert_char_to_pinyin([reference.transcript + text]),
             duration=reference_frames + new_frames,
@@ -173,7 +173,7 @@ class F5Synthesizer:
             sway_sampling_coef=options.sway_sampling_coef,
         )
         mel = mel.to(torch.float32)[:, reference_frames:, :].permute(0, 2, 1)
-        wave = self._vocoder.decode(mel)  # type: ignore[attr-defined]
+        wave = self._vocoder.decode(mel)
         if reference.level < TARGET_RMS:
             wave = wave * reference.level / TARGET_RMS
         return np.asarray(wave.squeeze().cpu().numpy(), dtype=np.float32).reshape(-1)

@@ -119,9 +119,10 @@ def _say(word: str, language: str) -> list[str]:
         else:
             return [word]
     elif NUMBER.match(core):
-        core_words = _number_words(core, language)
-        if core_words is None:
+        number_words = _number_words(core, language)
+        if number_words is None:
             return [word]
+        core_words = number_words
     else:
         return [word]
     if not core_words:
@@ -286,7 +287,8 @@ def _zh_range(match: re.Match[str]) -> str:
 
 
 def _zh_time(match: re.Match[str]) -> str:
-    hours, minutes, seconds = (int(part) if part else None for part in match.groups())
+    hours, minutes = int(match.group(1)), int(match.group(2))  # the pattern requires both
+    seconds = int(match.group(3)) if match.group(3) else None
     if hours >= 24 or minutes >= 60 or (seconds is not None and seconds >= 60):
         return match.group()
     said = ("两" if hours == 2 else _zh_integer(hours)) + "点"  # 两点 is two o'clock

@@ -100,22 +100,25 @@ class _PeerCheck:
     unroutable 169.254.169.254 would otherwise only time out), and again on the address actually connected."""
 
     policy: AddressPolicy
+    # Set by urllib3's connection classes, which this is mixed into.
+    _dns_host: str
+    port: int
 
     def _new_conn(self) -> socket.socket:
-        host = self._dns_host  # type: ignore[attr-defined]
+        host = self._dns_host
         try:
-            resolved = {info[4][0] for info in socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)}  # type: ignore[attr-defined]
+            resolved = {str(info[4][0]) for info in socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)}
         except socket.gaierror:
             raise FetchFailed(f"its host name {host!r} does not resolve") from None
         for address in sorted(resolved):
             self._refuse(address)
-        sock = super()._new_conn()  # type: ignore[misc]
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]  # the mixin's partner class defines it
         try:
             self._refuse(sock.getpeername()[0])
         except FetchRefused:
             sock.close()
             raise
-        return sock  # type: ignore[no-any-return]
+        return sock
 
     def _refuse(self, address: str) -> None:
         reason = self.policy.refusal(address)

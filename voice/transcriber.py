@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ ASR_RATE_HZ = 16_000  # Whisper's input rate
 class WhisperTranscriber:
     """A faster-whisper model, loaded once (`voice.Transcriber`)."""
 
-    def __init__(self, model: object, name: str) -> None:
+    def __init__(self, model: Any, name: str) -> None:
         self._model = model
         self.name = name
         self._lock = threading.Lock()
@@ -42,13 +43,13 @@ class WhisperTranscriber:
     @property
     def languages(self) -> tuple[str, ...]:
         """The language codes the model knows (Whisper's: en, zh, ja, ...; only en for an English-only one)."""
-        return tuple(self._model.supported_languages)  # type: ignore[attr-defined]
+        return tuple(self._model.supported_languages)
 
     def transcribe(self, samples: np.ndarray, rate_hz: int, language: str | None = None) -> str:
         """The words spoken in a mono clip. `language` None lets Whisper detect it."""
         clip = _resample(samples, rate_hz, ASR_RATE_HZ)
         with self._lock:
-            segments, _ = self._model.transcribe(  # type: ignore[attr-defined]
+            segments, _ = self._model.transcribe(
                 clip, language=language, beam_size=5, condition_on_previous_text=False, without_timestamps=True
             )
             return " ".join(segment.text.strip() for segment in segments).strip()

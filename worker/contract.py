@@ -336,7 +336,7 @@ class VoiceDeleteJob(_Strict):
 
 
 Job = SynthesisJob | VoiceSaveJob | VoiceListJob | VoiceDeleteJob
-JOB_ACTIONS: dict[str, type[_Strict]] = {
+JOB_ACTIONS: dict[str, type[Job]] = {
     "synthesize": SynthesisJob,
     "voice.save": VoiceSaveJob,
     "voice.list": VoiceListJob,
@@ -352,7 +352,7 @@ def parse_job(raw_input: Any) -> Job:
     if not isinstance(action, str) or action not in JOB_ACTIONS:
         raise InvalidInput("action", f"use one of {', '.join(JOB_ACTIONS)}")
     try:
-        return JOB_ACTIONS[action].model_validate(raw_input)  # type: ignore[return-value]
+        return JOB_ACTIONS[action].model_validate(raw_input)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         location = [str(part) for part in first["loc"]]
@@ -396,7 +396,7 @@ class AudioResult(StoredFile):
     sha256: str = Field(..., description="SHA-256 of the file, also stored in the object's metadata.")
 
     @classmethod
-    def of(cls, written: AudioFile, stored: StoredObject, duration_s: float) -> AudioResult:
+    def of_audio(cls, written: AudioFile, stored: StoredObject, duration_s: float) -> AudioResult:
         return cls(
             url=stored.url,
             key=stored.key,
@@ -502,7 +502,7 @@ class SynthesisResult(_Strict):
     ) -> SynthesisResult:
         """The result of a finished take, from what each stage produced."""
         return cls(
-            audio=AudioResult.of(audio, stored_audio, speech.duration_s),
+            audio=AudioResult.of_audio(audio, stored_audio, speech.duration_s),
             subtitles={kind: StoredFile.of(stored) for kind, stored in stored_subtitles.items()},
             words=[WordResult.of(word) for word in words],
             segments=[SegmentResult.of(chunk, speech.sample_rate_hz) for chunk in speech.chunks],

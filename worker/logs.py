@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from typing import IO, Any, TextIO, cast
 
 REDACTED = "[redacted]"
 _URL_SECRETS = re.compile(
@@ -39,30 +40,30 @@ class Redactor:
 class RedactingStream(io.TextIOBase):
     """A text stream that redacts each write before passing it on."""
 
-    def __init__(self, target: io.TextIOBase | object, redact: Redactor) -> None:
+    def __init__(self, target: TextIO, redact: Redactor) -> None:
         self._target = target
         self._redact = redact
 
     def write(self, text: str) -> int:
-        self._target.write(self._redact(text))  # type: ignore[attr-defined]
+        self._target.write(self._redact(text))
         return len(text)
 
     def flush(self) -> None:
-        self._target.flush()  # type: ignore[attr-defined]
+        self._target.flush()
 
     def fileno(self) -> int:
-        return self._target.fileno()  # type: ignore[attr-defined,no-any-return]
+        return self._target.fileno()
 
     def isatty(self) -> bool:
         return False
 
     @property
-    def buffer(self) -> object:
+    def buffer(self) -> IO[bytes]:
         """Binary writes (rare: progress bars) pass through unredacted; nothing of ours writes bytes."""
-        return self._target.buffer  # type: ignore[attr-defined]
+        return self._target.buffer
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> Any:  # type: ignore[override]  # TextIOBase's attribute, read from the target instead
         return getattr(self._target, "encoding", "utf-8")
 
 
@@ -70,8 +71,8 @@ def install_redaction(secrets: Iterable[str]) -> Redactor:
     """Wrap stdout and stderr; call before anything that logs."""
     redactor = Redactor(secrets)
     if not isinstance(sys.stdout, RedactingStream):
-        sys.stdout = RedactingStream(sys.stdout, redactor)  # type: ignore[assignment]
-        sys.stderr = RedactingStream(sys.stderr, redactor)  # type: ignore[assignment]
+        sys.stdout = cast(TextIO, RedactingStream(sys.stdout, redactor))
+        sys.stderr = cast(TextIO, RedactingStream(sys.stderr, redactor))
     return redactor
 
 

@@ -14,21 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from alignment import AlignedWord, Aligner, TextSpan, alignment_warnings
-from alignment.policy import ENGINE, choose_aligner, clip_aligner
+from alignment.policy import ENGINE, clip_align
 from audio import write_audio
-from common.errors import InvalidInput
 from storage import Storage, put_files
 from storage.local import LocalStorage
 from subtitles import CONTENT_TYPES, ENCODINGS, SubtitleFormat, TimedWord, render_formats
 from tts import Speech, SpeechSynthesizer
 from tts.dsp import concatenate, without_long_pauses
 from tts.normalize import TextMap, as_written, normalize
-from voice import AlignFn, ReferenceVoice, VoiceSource
+from voice import ReferenceVoice, VoiceSource
 from voice.fetch import AddressPolicy
 from voice.library import VoiceLibrary
 from voice.stage import VoiceStage
 from worker.contract import Job, ModelNames, SynthesisJob, SynthesisResult, VoiceDeleteJob, VoiceListJob, VoiceSaveJob
-from worker.plan import Plan, Segment
+from worker.plan import Plan
 from worker.progress import ProgressReporter, StageClock
 from worker.settings import Settings
 
@@ -78,8 +77,8 @@ class Pipeline:
     def run(self, job: SynthesisJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         """A synthesis job: the take, its word timings and subtitles, stored; the result for the caller."""
         plan = Plan.of(job, self.default_engine)
-        engines = [self._engine(segment, plan.language) for segment in plan.segments]
-        aligner = self._aligner(plan, engines)
+        engines = plan.choose_engines(self.engines)
+        aligner = plan.choose_aligner(self.aligners, engines)
         clock = StageClock(report, STAGES)
         warnings = [
             f"voice is ignored: the {segment.engine} engine does not clone voices (use tts.engine f5)"
@@ -99,23 +98,25 @@ class Pipeline:
                 audio_file, notes = write_audio(speech.samples, speech.sample_rate_hz, plan.audio, work)
                 warnings += notes
             with clock.stage("storage"):
-                files = {kind: (path, CONTENT_TYPES[kind]) for kind, path in subtitle_files.items()}
-                stored = put_files(self.storage, {**files, "audio": (audio_file.path, audio_file.content_type)},
-                                   plan.output_prefix, job_id, plan.presign_expiry_s)  # fmt: skip
-                stored_audio = stored.pop("audio")
+                where = (plan.output_prefix, job_id, plan.presign_expiry_s)
+                audio = {"audio": (audio_file.path, audio_file.content_type)}
+                stored_audio = put_files(self.storage, audio, *where)["audio"]
+                stored_subtitles = put_files(self.storage, subtitle_files, *where)
         aligned_by = aligner if aligner == ENGINE else self.aligners[aligner].name
         models = ModelNames(
-            tts=_joined([engine.name for engine in engines]), aligner=aligned_by, storage=self.storage.name
+            tts="+".join(dict.fromkeys(engine.name for engine in engines)),
+            aligner=aligned_by,
+            storage=self.storage.name,
         )
         return SynthesisResult.of(
-            speech=speech, words=words, audio=audio_file, stored_audio=stored_audio, stored_subtitles=stored,
+            speech=speech, words=words, audio=audio_file, stored_audio=stored_audio, stored_subtitles=stored_subtitles,
             language=plan.language, seed=plan.seed, models=models, timings_s=clock.timings_s, warnings=warnings,
         ).model_dump(mode="json")  # fmt: skip
 
     def save_voice(self, job: VoiceSaveJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         with self._scratch("f5voice-") as work:
             record = self.voices.save(
-                job.name, job.voice.source("voice"), job.language, work, self._clip_align(job.language)
+                job.name, job.voice.source("voice"), job.language, work, clip_align(self.aligners, job.language)
             )
         return {"voice": record}
 
@@ -126,27 +127,6 @@ class Pipeline:
         self.voices.delete(job.name)
         return {"deleted": job.name}
 
-    def _engine(self, segment: Segment, language: str) -> SpeechSynthesizer:
-        """The segment's engine, checked against the job before any work is done."""
-        engine = self.engines.get(segment.engine)
-        if engine is None:
-            loaded = ", ".join(self.engines)
-            raise InvalidInput("tts.engine", f"{segment.engine!r} is not loaded on this worker (it has {loaded})")
-        if engine.needs_reference and segment.voice is None:
-            raise InvalidInput(
-                "voice",
-                f"is required by the {segment.engine} engine: give voice.base64, voice.url, voice.s3_key or voice.name",
-            )
-        if not engine.speaks(language):
-            raise InvalidInput("language", f"the {segment.engine} engine ({engine.name}) has no voice for {language!r}")
-        return engine
-
-    def _aligner(self, plan: Plan, engines: Sequence[SpeechSynthesizer]) -> str:
-        loaded = {name: tuple(aligner.languages) for name, aligner in self.aligners.items()}
-        engine = _joined([segment.engine for segment in plan.segments])
-        times_words = all(engine.times_words for engine in engines)
-        return choose_aligner(plan.aligner, plan.language, loaded, engine, times_words, plan.characters)
-
     def _prepare_voices(
         self, plan: Plan, engines: Sequence[SpeechSynthesizer], work: Path, warnings: list[str]
     ) -> dict[VoiceSource, ReferenceVoice]:
@@ -155,7 +135,7 @@ class Pipeline:
         for segment, engine in zip(plan.segments, engines, strict=True):
             source = segment.voice
             if engine.needs_reference and source is not None and source not in prepared:
-                align = self._clip_align(source.language or plan.language)
+                align = clip_align(self.aligners, source.language or plan.language)
                 prepared[source], notes = self.voices.prepare(source, plan.language, work, engine.sample_rate_hz, align)
                 warnings += notes
         return prepared
@@ -191,23 +171,15 @@ class Pipeline:
     @staticmethod
     def _write_subtitles(
         words: Sequence[AlignedWord], plan: Plan, work: Path, duration_s: float
-    ) -> dict[SubtitleFormat, Path]:
+    ) -> dict[SubtitleFormat, tuple[Path, str]]:
+        """Each subtitle file asked for, written to `work`: format → (path, content type)."""
         timed = [TimedWord(word.text, word.start_s, word.end_s) for word in words]
         files = {}
         for kind, text in render_formats(timed, plan.subtitle_layout, plan.subtitle_formats, duration_s).items():
-            files[kind] = work / f"subtitles.{kind}"
-            files[kind].write_text(text, encoding=ENCODINGS[kind])
+            path = work / f"subtitles.{kind}"
+            path.write_text(text, encoding=ENCODINGS[kind])
+            files[kind] = (path, CONTENT_TYPES[kind])
         return files
-
-    def _clip_align(self, language: str) -> AlignFn | None:
-        """The loaded aligner that cuts a long reference clip in `language` with its transcript, if any."""
-        name = clip_aligner(language, {name: tuple(aligner.languages) for name, aligner in self.aligners.items()})
-        if name is None:
-            return None
-        aligner = self.aligners[name]
-        return lambda samples, rate, text: aligner.align(
-            samples, rate, [TextSpan(text, 0.0, len(samples) / rate)], language
-        )
 
     @contextmanager
     def _scratch(self, prefix: str) -> Iterator[Path]:
@@ -221,8 +193,3 @@ ACTIONS: dict[type, Callable[[Pipeline, Any, str, ProgressReporter], dict[str, A
     VoiceListJob: Pipeline.list_voices,
     VoiceDeleteJob: Pipeline.delete_voice,
 }
-
-
-def _joined(names: Sequence[str]) -> str:
-    """One name for what several segments used, each named once, in order."""
-    return "+".join(dict.fromkeys(names))

@@ -8,11 +8,15 @@ as it is.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
+from alignment import Aligner
+from alignment.policy import choose_aligner
 from audio import AudioOutput
+from common.errors import InvalidInput
 from subtitles import SubtitleFormat, SubtitleLayout
-from tts import SynthesisOptions
+from tts import SpeechSynthesizer, SynthesisOptions
 from voice import VoiceSource
 from worker.contract import SynthesisJob
 
@@ -39,7 +43,7 @@ class Plan:
     segments: tuple[Segment, ...]
     language: str
     seed: int  # the job's seed (chosen when it gave none), reported back for reproducing the take
-    aligner: str  # auto, engine or an aligner's name
+    requested_aligner: str  # auto, engine or an aligner's name
     characters: bool  # character timings asked for
     subtitle_formats: tuple[SubtitleFormat, ...]
     subtitle_layout: SubtitleLayout
@@ -65,7 +69,7 @@ class Plan:
             segments=(segment,),
             language=job.language,
             seed=seed,
-            aligner=job.alignment.aligner,
+            requested_aligner=job.alignment.aligner,
             characters=job.alignment.characters,
             subtitle_formats=job.subtitles.formats,
             subtitle_layout=job.subtitles.layout(),
@@ -73,3 +77,30 @@ class Plan:
             output_prefix=job.output.prefix,
             presign_expiry_s=job.output.presign_expiry_s,
         )
+
+    def choose_engines(self, loaded: Mapping[str, SpeechSynthesizer]) -> list[SpeechSynthesizer]:
+        """Each segment's engine, checked against the plan before any work is done."""
+        return [_engine(segment, self.language, loaded) for segment in self.segments]
+
+    def choose_aligner(self, loaded: Mapping[str, Aligner], engines: Sequence[SpeechSynthesizer]) -> str:
+        """The aligner that times the take (alignment.policy), or InvalidInput when none can."""
+        languages = {name: tuple(aligner.languages) for name, aligner in loaded.items()}
+        engine = "+".join(dict.fromkeys(segment.engine for segment in self.segments))
+        times_words = all(engine.times_words for engine in engines)
+        return choose_aligner(self.requested_aligner, self.language, languages, engine, times_words, self.characters)
+
+
+def _engine(segment: Segment, language: str, loaded: Mapping[str, SpeechSynthesizer]) -> SpeechSynthesizer:
+    engine = loaded.get(segment.engine)
+    if engine is None:
+        raise InvalidInput(
+            "tts.engine", f"{segment.engine!r} is not loaded on this worker (it has {', '.join(loaded)})"
+        )
+    if engine.needs_reference and segment.voice is None:
+        raise InvalidInput(
+            "voice",
+            f"is required by the {segment.engine} engine: give voice.base64, voice.url, voice.s3_key or voice.name",
+        )
+    if not engine.speaks(language):
+        raise InvalidInput("language", f"the {segment.engine} engine ({engine.name}) has no voice for {language!r}")
+    return engine

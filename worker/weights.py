@@ -10,6 +10,7 @@ there.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -143,7 +144,7 @@ def ensure_weights(settings: Settings, source: ModelSource, download: Download, 
     published = []
     for folder, files in plan:
         if any(path.is_relative_to(folder) for path in missing):
-            _publish_folder(folder, lambda staging, files=files: _fetch_all(files, staging, download))
+            _publish_folder(folder, functools.partial(_fetch_all, files, download=download))
             published.append(folder)
     return published
 
