@@ -10,12 +10,13 @@ Every failure a caller can cause comes back as `{"error": "<code>: <message>"}`;
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger("worker")
@@ -42,6 +43,21 @@ def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         return result
 
     return handle
+
+
+def concurrent(
+    handle: Callable[[dict[str, Any]], dict[str, Any]], jobs_at_once: int
+) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    """The handler as RunPod runs several jobs at once: async, each job's work on a thread of its own, so one job
+    uploads while another synthesizes (the models batch across them: tts.batching)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = ThreadPoolExecutor(max_workers=jobs_at_once, thread_name_prefix="job")
+
+    async def handle_async(job: dict[str, Any]) -> dict[str, Any]:
+        return await asyncio.get_running_loop().run_in_executor(threads, handle, job)
+
+    return handle_async
 
 
 def progress_reporter(job: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
@@ -96,8 +112,10 @@ def main() -> int:
                 ", ".join(settings.unknown_variables),
             )
         from worker.pipeline import Pipeline
+        from worker.startup import worker_concurrency
 
         pipeline = Pipeline.load(settings)
+        jobs_at_once = worker_concurrency(settings)
     except WorkerError as error:
         print(f"worker cannot start: {error}", file=sys.stderr)
         return 2
@@ -107,7 +125,12 @@ def main() -> int:
 
     import runpod
 
-    runpod.serverless.start({"handler": make_handler(pipeline)})
+    runpod.serverless.start(
+        {
+            "handler": concurrent(make_handler(pipeline), jobs_at_once),
+            "concurrency_modifier": lambda _current: jobs_at_once,
+        }
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ names) cannot be placed: they, and any chunk that no try aligns, are timed betwe
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 
@@ -38,6 +39,7 @@ class PocketsphinxAligner:
         # Kept for dictionary look-ups. Decoding gets a fresh decoder per chunk (0.3 s): a reused one carries its
         # cepstral normalisation over from earlier audio, and its results would depend on the previous job.
         self._dictionary = Decoder(samprate=MODEL_SAMPLE_RATE_HZ, loglevel="FATAL")
+        self._dictionary_lock = threading.Lock()  # one decoder, shared by the jobs in flight
 
     def align(
         self,
@@ -59,7 +61,8 @@ class PocketsphinxAligner:
 
     def _align_span(self, words: list[str], pcm: np.ndarray, span: TextSpan) -> list[AlignedWord]:
         spoken = [_dictionary_form(word) for word in words]
-        known = [index for index, form in enumerate(spoken) if form and self._dictionary.lookup_word(form)]
+        with self._dictionary_lock:
+            known = [index for index, form in enumerate(spoken) if form and self._dictionary.lookup_word(form)]
         frames = self._decode(" ".join(spoken[index] for index in known), pcm) if known else None
         starts: list[float | None] = [None] * len(words)
         ends: list[float | None] = [None] * len(words)

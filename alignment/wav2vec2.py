@@ -10,6 +10,7 @@ time between its neighbours and flagged.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class Wav2Vec2Aligner:
     def __init__(self, models: Mapping[str, tuple[Any, dict[str, int]]], device: str) -> None:
         self._models = dict(models)  # language → (model, vocabulary: lower-case character → id)
         self._device = device
+        self._lock = threading.Lock()  # jobs in flight take turns: one model's activations on the device at a time
 
     @classmethod
     def load(cls, model_dirs: Mapping[str, Path], device: str) -> Wav2Vec2Aligner:
@@ -70,7 +72,8 @@ class Wav2Vec2Aligner:
         delimit = language not in LANGUAGES_WITHOUT_SPACES
         aligned: list[AlignedWord] = []
         for span, words, samples_range in spans_to_align(spans, MODEL_SAMPLE_RATE_HZ):
-            emission = self._log_probs(model, audio[samples_range])
+            with self._lock:
+                emission = self._log_probs(model, audio[samples_range])
             aligned += _align_words(words, emission, vocabulary, span, characters, delimit)
         return aligned
 

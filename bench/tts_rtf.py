@@ -39,6 +39,7 @@ def build(small: bool, device: str, dtype: object):
 
     from scripts.tiny_volume import random_f5
     from tts.f5 import F5Synthesizer
+    from tts.runtime import batch_budget
 
     model = random_f5(SMALL_F5 if small else {}).to(device, dtype=dtype)
     sizes = VOCOS_SMALL if small else VOCOS_FULL
@@ -48,7 +49,8 @@ def build(small: bool, device: str, dtype: object):
         head=ISTFTHead(dim=sizes["dim"], n_fft=1024, hop_length=256),
     ).to(device).eval()  # fmt: skip
     parameters = sum(p.numel() for p in model.parameters()) / 1e6
-    return F5Synthesizer(model.eval(), vocoder, device, name="random-weights"), parameters
+    budget = batch_budget(device, {"heads": model.transformer.transformer_blocks[0].attn.heads})
+    return F5Synthesizer(model.eval(), vocoder, device, name="random-weights", budget=budget), parameters
 
 
 def main() -> None:

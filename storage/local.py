@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from pathlib import Path
 
 from common.errors import StorageError
@@ -20,7 +22,7 @@ class LocalStorage:
         destination = (self.root / key).resolve()
         if not destination.is_relative_to(self.root):
             raise StorageError(f"key {key!r} leaves the output folder")
-        partial = destination.with_name(destination.name + ".partial")
+        partial = _partial(destination)
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, partial)
@@ -34,7 +36,7 @@ class LocalStorage:
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         destination = self._path(key)
-        partial = destination.with_name(destination.name + ".partial")
+        partial = _partial(destination)
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
             partial.write_bytes(data)
@@ -66,3 +68,8 @@ class LocalStorage:
         if not path.is_relative_to(self.root):
             raise StorageError(f"key {key!r} leaves the output folder")
         return path
+
+
+def _partial(destination: Path) -> Path:
+    """A name of its own for each writer (jobs in flight may write the same key), hidden from listings."""
+    return destination.with_name(f"{destination.name}.{os.getpid()}-{threading.get_ident()}.partial")

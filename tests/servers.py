@@ -218,19 +218,37 @@ def start_local_api(env: Mapping[str, str], log_path: Path) -> LocalApi:
 class JobQueue:
     """A stand-in for RunPod's job queue on 127.0.0.1, speaking the HTTP protocol the SDK uses in production.
 
-    It hands out one job, then records every update the SDK posts back (progress and the final result).
+    It hands out its jobs (one per `job-take`, up to `batch_size` per `job-take-batch`, as the SDK asks when it
+    runs several jobs at once), then records every update the SDK posts back (progress and the final results).
     """
 
-    def __init__(self, job: dict) -> None:
+    def __init__(self, jobs: dict | list[dict]) -> None:
         import threading
         from http.server import ThreadingHTTPServer
 
-        self.job: dict | None = job
+        self.jobs: list[dict] = [jobs] if isinstance(jobs, dict) else list(jobs)
+        self.expected = len(self.jobs)
         self.posts: list[dict] = []
+        self.taken_per_request: list[int] = []
         self.done = threading.Event()
+        self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _queue_handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def take(self, count: int) -> list[dict]:
+        with self._lock:
+            taken, self.jobs = self.jobs[:count], self.jobs[count:]
+        if taken:
+            self.taken_per_request.append(len(taken))
+        return taken
+
+    def record(self, update: dict) -> None:
+        with self._lock:
+            self.posts.append(update)
+            finished = sum(post.get("status") != "IN_PROGRESS" for post in self.posts)
+        if finished == self.expected:
+            self.done.set()
 
     @property
     def url(self) -> str:
@@ -253,21 +271,24 @@ class JobQueue:
 
 def _queue_handler(queue: JobQueue):  # type: ignore[no-untyped-def]
     from http.server import BaseHTTPRequestHandler
-    from urllib.parse import urlsplit
+    from urllib.parse import parse_qs, urlsplit
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            path = urlsplit(self.path).path
-            if path.startswith("/job-take/") and queue.job is not None:
-                body = json.dumps(queue.job).encode()
-                queue.job = None
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-            if path.startswith("/job-stop/"):
+            parts = urlsplit(self.path)
+            batch = parts.path.startswith("/job-take-batch/")
+            if batch or parts.path.startswith("/job-take/"):
+                size = int(parse_qs(parts.query).get("batch_size", ["1"])[0]) if batch else 1
+                taken = queue.take(size)
+                if taken:
+                    body = json.dumps(taken if batch else taken[0]).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+            if parts.path.startswith("/job-stop/"):
                 time.sleep(0.5)  # the SDK long-polls this channel
             self.send_response(204)
             self.end_headers()
@@ -275,9 +296,8 @@ def _queue_handler(queue: JobQueue):  # type: ignore[no-untyped-def]
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length", "0"))
             update = json.loads(self.rfile.read(length))
-            queue.posts.append(update)
-            if update.get("status") != "IN_PROGRESS":
-                queue.done.set()
+            update["job_id"] = urlsplit(self.path).path.rstrip("/").rsplit("/", 1)[-1]  # .../job-done/<pod>/<id>
+            queue.record(update)
             self.send_response(200)
             self.end_headers()
 
@@ -287,9 +307,12 @@ def _queue_handler(queue: JobQueue):  # type: ignore[no-untyped-def]
     return Handler
 
 
-def run_worker_on_queue(job: dict, env: dict[str, str], log_path: Path, timeout_s: float = 240) -> JobQueue:
-    """Start `python handler.py` in production mode against a queue holding `job`; return once it answered."""
-    queue = JobQueue(job)
+def run_worker_on_queue(
+    jobs: dict | list[dict], env: dict[str, str], log_path: Path, timeout_s: float = 240
+) -> JobQueue:
+    """Start `python handler.py` in production mode against a queue holding `jobs`; return once it answered
+    every one."""
+    queue = JobQueue(jobs)
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
             [sys.executable, str(ROOT / "handler.py")],

@@ -132,14 +132,14 @@ def test_a_5000_character_text_completes(local_pipeline, voice_clip):
 def test_running_out_of_gpu_memory_is_a_clear_error_and_the_next_job_runs(local_pipeline, voice_clip, monkeypatch):
     import torch
 
+    import tts.f5
     from common.errors import ModelError
 
     def out_of_memory(*args: object, **kwargs: object) -> None:
         """Stands in for a GPU allocation that fails inside F5's sampler; the handling around it is tested."""
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    model = local_pipeline.engines["f5"]._model
-    monkeypatch.setattr(model, "sample", out_of_memory)
+    monkeypatch.setattr(tts.f5, "sample_batch", out_of_memory)
     with pytest.raises(ModelError, match="ran out of memory for this job; retry with a shorter text"):
         local_pipeline.run(job_for(voice_clip), "oom", lambda _: None)
     monkeypatch.undo()

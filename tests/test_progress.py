@@ -30,7 +30,10 @@ def test_each_stage_is_reported_to_the_endpoint_before_the_result(tiny_volume, v
     }
     queue = run_worker_on_queue(job, worker_env(tiny_volume, tmp_path), tmp_path / "worker.log")
 
-    progress = [post["output"]["stage"] for post in queue.posts if post.get("status") == "IN_PROGRESS"]
-    assert progress == ["voice", "tts", "alignment", "subtitles", "audio", "storage"]
+    # The SDK posts each update from a thread of its own, so they may arrive out of order: each says its step.
+    progress = [post["output"] for post in queue.posts if post.get("status") == "IN_PROGRESS"]
+    by_step = sorted(progress, key=lambda update: update["step"])
+    assert [update["stage"] for update in by_step] == ["voice", "tts", "alignment", "subtitles", "audio", "storage"]
+    assert [(update["step"], update["steps"]) for update in by_step] == [(step, 6) for step in range(1, 7)]
     final = next(post for post in queue.posts if post.get("status") != "IN_PROGRESS")
     check_result(final["output"], TEXT)

@@ -6,16 +6,19 @@ imports transformers' pipelines, matplotlib, pydub and torchvision). That halves
 the loading and the per-chunk inference below do what `utils_infer.load_model`, `load_vocoder` and
 `infer_batch_process` do, step for step, and tests/test_f5_equivalence.py checks that the results are identical.
 
-Text is split into whole-word chunks within F5's duration budget (tts.chunking); each chunk is one model call,
-and this module joins the chunks itself so it knows each chunk's exact sample span in the final audio, which the
-aligner needs.
+Text is split into whole-word chunks within F5's duration budget (tts.chunking). All of a job's chunks are
+generated at once: `tts.batching.BatchScheduler` puts them, and those of every other job in flight, into batched
+model calls (`sample_batch`, F5's `CFM.sample` with each item's own starting noise). Each chunk's noise comes from
+its own generator seeded from (job seed, chunk index), so a chunk's audio does not depend on its company. This
+module joins the chunks itself so it knows each chunk's exact sample span in the final audio, which the aligner
+needs.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -24,10 +27,10 @@ from typing import Any, cast
 import numpy as np
 
 from common.dsp import TARGET_RMS  # F5 raises quieter references to this loudness and scales the output back
-from common.gpu import out_of_memory_as_model_error
 from tts import ChunkSpan, Speech, SynthesisOptions
+from tts.batching import BatchScheduler
 from tts.chunking import chunk_text
-from tts.runtime import Runtime
+from tts.runtime import Runtime, batch_budget
 from voice import ReferenceVoice
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_NAMES = ("model.safetensors", "model.pt")  # a release's EMA weights, in the order looked for
 SAMPLE_RATE_HZ = 24_000
 HOP_LENGTH = 256  # samples per mel frame (F5's packaged configs)
+MAX_FRAMES = 65_536  # CFM.sample's own cap on a window
 # F5 generates reference + text in one window of about 30 s; infer_process budgets 22 s minus the reference.
 WINDOW_BUDGET_S = 22.0
 MIN_CHUNK_BYTES = 40
@@ -75,12 +79,15 @@ class F5Synthesizer:
     needs_reference = True  # it clones the reference voice
     times_words = False  # the aligner finds when each word is spoken
 
-    def __init__(self, model: Any, vocoder: Any, device: str, name: str) -> None:
+    def __init__(self, model: Any, vocoder: Any, device: str, name: str, budget: int) -> None:
         self._model = model
         self._vocoder = vocoder
         self._device = device
         self.name = name
-        self._lock = threading.Lock()  # one job at a time: the seed is process-wide torch state
+        # The only caller of the model: it batches the chunks of every job in flight.
+        self.scheduler: BatchScheduler[ChunkRequest, np.ndarray] = BatchScheduler(
+            self._generate_batch, cost=ChunkRequest.cost, key=ChunkRequest.batch_key, budget=budget
+        )
 
     def speaks(self, language: str) -> bool:
         """F5-TTS reads any text it is given; how well depends on what the checkpoint was trained on."""
@@ -129,7 +136,9 @@ class F5Synthesizer:
         )
         model.load_state_dict(_ema_weights(checkpoint))
         model = model.to(runtime.device, getattr(torch, runtime.dtype)).eval()
-        return cls(model, _load_vocos(vocos_dir, runtime.device), runtime.device, name=f"F5-TTS/{model_dir.name}")
+        vocoder = _load_vocos(vocos_dir, runtime.device)
+        budget = batch_budget(runtime.device, arch)
+        return cls(model, vocoder, runtime.device, name=f"F5-TTS/{model_dir.name}", budget=budget)
 
     def warm_up(self) -> None:
         """One short synthesis at start-up, so the first job does not pay for kernel selection and caches."""
@@ -137,43 +146,39 @@ class F5Synthesizer:
         self.synthesize("Warm up.", ReferenceVoice(noise, SAMPLE_RATE_HZ, "Hello."), SynthesisOptions(nfe_step=4))
 
     def synthesize(self, text: str, voice: ReferenceVoice | None, options: SynthesisOptions) -> Speech:
-        import torch
-
         if voice is None:
             raise ValueError("F5-TTS clones a reference voice: it needs one")
         if voice.sample_rate_hz != SAMPLE_RATE_HZ:
             raise ValueError(f"reference voice must be decoded at {SAMPLE_RATE_HZ} Hz")
         chunks = chunk_text(text, self._chunk_budget_bytes(voice, options.speed))
-        pieces: list[np.ndarray] = []
-        advice = "retry with a shorter text or a lower tts.nfe_step"
-        with self._lock, torch.inference_mode(), out_of_memory_as_model_error(advice):
-            reference = _Reference.of(voice, self._device)  # once per job, on the device
-            torch.manual_seed(options.seed)
-            for chunk in chunks:
-                pieces.append(self._generate(reference, chunk, options))
+        reference = self.reference(voice)  # once per job, on the device
+        requests = [
+            ChunkRequest.of(reference, chunk, options, chunk_seed(options.seed, i)) for i, chunk in enumerate(chunks)
+        ]
+        pieces = self.scheduler.run(requests)
         samples, spans = join_chunks(pieces, chunks, int(options.cross_fade_s * SAMPLE_RATE_HZ))
         return Speech(samples=samples, sample_rate_hz=SAMPLE_RATE_HZ, chunks=spans)
 
-    def _generate(self, reference: _Reference, text: str, options: SynthesisOptions) -> np.ndarray:
-        """One model call: the reference's mel frames plus enough new frames for `text`, then Vocos."""
+    def reference(self, voice: ReferenceVoice) -> _Reference:
+        """The reference as F5 conditions on it, its mel frames computed once for all of a job's chunks."""
         import torch
 
-        _, _, f5_utils = f5_model_modules()
-        speed = 0.3 if len(text.encode("utf-8")) < SHORT_TEXT_BYTES else options.speed
-        reference_frames = reference.audio.shape[-1] // HOP_LENGTH
-        # As F5 estimates it: the reference's frames per transcript byte, times the new text's bytes.
-        transcript_bytes = len(reference.transcript.encode("utf-8"))
-        new_frames = int(reference_frames / transcript_bytes * len(text.encode("utf-8")) / speed)
-        mel, _ = self._model.sample(
-            cond=reference.audio,
-            text=f5_utils.convert_char_to_pinyin([reference.transcript + text]),
-            duration=reference_frames + new_frames,
-            steps=options.nfe_step,
-            cfg_strength=options.cfg_strength,
-            sway_sampling_coef=options.sway_sampling_coef,
-        )
-        mel = mel.to(torch.float32)[:, reference_frames:, :].permute(0, 2, 1)
-        wave = self._vocoder.decode(mel)
+        with torch.inference_mode():
+            return _Reference.of(voice, self._device, self._model)
+
+    def _generate_batch(self, requests: list[ChunkRequest]) -> list[np.ndarray]:
+        """One model call for the batch, then Vocos for each item (batched Vocos would change the end of
+        shorter items: its convolutions would see the padding)."""
+        import torch
+
+        with torch.inference_mode():
+            mels = sample_batch(self._model, requests)
+            return [self._decode(mel, request.reference) for mel, request in zip(mels, requests, strict=True)]
+
+    def _decode(self, mel: Any, reference: _Reference) -> np.ndarray:
+        import torch
+
+        wave = self._vocoder.decode(mel.to(torch.float32).unsqueeze(0).permute(0, 2, 1))
         if reference.level < TARGET_RMS:
             wave = wave * reference.level / TARGET_RMS
         return np.asarray(wave.squeeze().cpu().numpy(), dtype=np.float32).reshape(-1)
@@ -187,15 +192,16 @@ class F5Synthesizer:
 
 @dataclass(frozen=True)
 class _Reference:
-    """The reference as F5 conditions on it: raised to TARGET_RMS if quieter, on the device, with its transcript
-    ended as F5 ends it."""
+    """The reference as F5 conditions on it: raised to TARGET_RMS if quieter, its mel frames on the device, with
+    its transcript ended as F5 ends it."""
 
-    audio: Any  # torch tensor, 1 × samples
+    mel: Any  # torch tensor, mel frames × channels, in the model's dtype
+    frames: int  # samples // hop: what F5 counts as the reference's length when it estimates and cuts
     level: float  # the clip's own RMS, to scale the output back
     transcript: str
 
     @classmethod
-    def of(cls, voice: ReferenceVoice, device: str) -> _Reference:
+    def of(cls, voice: ReferenceVoice, device: str, model: Any) -> _Reference:
         import torch
 
         audio = torch.from_numpy(voice.samples).unsqueeze(0)
@@ -205,7 +211,111 @@ class _Reference:
         transcript = reference_text(voice.transcript)
         if len(transcript[-1].encode("utf-8")) == 1:  # F5 adds a space after a one-byte last character, even
             transcript += " "  # after the one reference_text ends with: same input, same duration estimate
-        return cls(audio.to(device), level, transcript)
+        # As CFM.sample computes it from a waveform: its own mel spectrogram, in the transformer's dtype.
+        mel = model.mel_spec(audio.to(device)).permute(0, 2, 1)[0]
+        return cls(mel.to(next(model.parameters()).dtype), audio.shape[-1] // HOP_LENGTH, level, transcript)
+
+
+@dataclass(frozen=True)
+class ChunkRequest:
+    """One chunk for the scheduler: the reference, the text as F5 tokenizes it, how many frames to generate in
+    all (reference included), the seed of its starting noise, and the sampling options a batch must share."""
+
+    reference: _Reference
+    text: tuple[str, ...]  # F5's tokens for reference transcript + chunk text (characters, or pinyin for Chinese)
+    total_frames: int
+    seed: int
+    steps: int
+    cfg_strength: float
+    sway_sampling_coef: float
+
+    @classmethod
+    def of(cls, reference: _Reference, text: str, options: SynthesisOptions, seed: int) -> ChunkRequest:
+        _, _, f5_utils = f5_model_modules()
+        speed = 0.3 if len(text.encode("utf-8")) < SHORT_TEXT_BYTES else options.speed
+        # As F5 estimates it: the reference's frames per transcript byte, times the new text's bytes.
+        transcript_bytes = len(reference.transcript.encode("utf-8"))
+        new_frames = int(reference.frames / transcript_bytes * len(text.encode("utf-8")) / speed)
+        tokens = f5_utils.convert_char_to_pinyin([reference.transcript + text])[0]
+        return cls(
+            reference=reference,
+            text=tuple(tokens),
+            total_frames=reference.frames + new_frames,
+            seed=seed,
+            steps=options.nfe_step,
+            cfg_strength=options.cfg_strength,
+            sway_sampling_coef=options.sway_sampling_coef,
+        )
+
+    def cost(self) -> int:
+        """Attention's work and memory grow with the square of the frames in the window."""
+        return max(self.total_frames, len(self.text) + 1) ** 2
+
+    def batch_key(self) -> Hashable:
+        return (self.steps, self.cfg_strength, self.sway_sampling_coef)
+
+
+def chunk_seed(job_seed: int, chunk_index: int) -> int:
+    """The seed of one chunk's starting noise: a function of the job's seed and the chunk's place alone."""
+    return int(np.random.SeedSequence([job_seed, chunk_index]).generate_state(1)[0])
+
+
+def sample_batch(model: Any, requests: Sequence[ChunkRequest]) -> list[Any]:
+    """F5's `CFM.sample` for a batch whose items each bring their own starting noise: the generated mel frames of
+    each item (reference frames left out), frames × channels.
+
+    Step for step what `CFM.sample` does with a reference mel, text, per-item durations and `lens` (a batch of one
+    runs without a mask, as there): tests/test_f5_equivalence.py holds it to F5's own inference.
+    """
+    import torch
+    import torch.nn.functional as F  # noqa: N812 (torch's own convention)
+    from torch.nn.utils.rnn import pad_sequence
+    from torchdiffeq import odeint
+
+    _, _, f5_utils = f5_model_modules()
+    first = requests[0]
+    device, dtype = first.reference.mel.device, first.reference.mel.dtype
+    lens = torch.tensor([request.reference.mel.shape[0] for request in requests], device=device)
+    text = f5_utils.list_str_to_idx([list(request.text) for request in requests], model.vocab_char_map).to(device)
+    duration = torch.tensor([request.total_frames for request in requests], device=device)
+    duration = torch.maximum(torch.maximum((text != -1).sum(dim=-1), lens) + 1, duration).clamp(max=MAX_FRAMES)
+    longest = int(duration.amax())
+    cond = pad_sequence([request.reference.mel for request in requests], batch_first=True)
+    cond = F.pad(cond, (0, 0, 0, longest - cond.shape[1]), value=0.0)
+    cond_mask = F.pad(f5_utils.lens_to_mask(lens), (0, longest - int(lens.amax())), value=False).unsqueeze(-1)
+    step_cond = torch.where(cond_mask, cond, torch.zeros_like(cond))
+    mask = f5_utils.lens_to_mask(duration) if len(requests) > 1 else None
+    noise = [
+        _noise(int(frames), model.num_channels, request.seed, device, dtype)
+        for frames, request in zip(duration, requests, strict=True)
+    ]
+    y0 = pad_sequence(noise, padding_value=0, batch_first=True)
+
+    def flow(t: Any, x: Any) -> Any:
+        if first.cfg_strength < 1e-5:
+            return model.transformer(
+                x=x, cond=step_cond, text=text, time=t, mask=mask, drop_audio_cond=False, drop_text=False, cache=True
+            )
+        both = model.transformer(x=x, cond=step_cond, text=text, time=t, mask=mask, cfg_infer=True, cache=True)
+        conditioned, unconditioned = torch.chunk(both, 2, dim=0)
+        return conditioned + (conditioned - unconditioned) * first.cfg_strength
+
+    t = f5_utils.get_epss_timesteps(first.steps, device=device, dtype=dtype)
+    t = t + first.sway_sampling_coef * (torch.cos(torch.pi / 2 * t) - 1 + t)
+    try:
+        trajectory = odeint(flow, y0, t, **model.odeint_kwargs)
+    finally:
+        model.transformer.clear_cache()
+    out = torch.where(cond_mask, cond, trajectory[-1])
+    # Cut where F5 cuts: after `reference.frames` (samples // hop), one frame before the reference's mel ends.
+    return [out[index, request.reference.frames : int(duration[index])] for index, request in enumerate(requests)]
+
+
+def _noise(frames: int, channels: int, seed: int, device: Any, dtype: Any) -> Any:
+    import torch
+
+    generator = torch.Generator(device=device).manual_seed(seed)
+    return torch.randn(frames, channels, generator=generator, device=device, dtype=dtype)
 
 
 def _ema_weights(checkpoint: Path) -> dict[str, Any]:

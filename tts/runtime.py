@@ -63,3 +63,23 @@ def detect_runtime(device: str, dtype_setting: str) -> Runtime:
         bf16_supported=on_cuda and torch.cuda.is_bf16_supported(),
         flash_attn_importable=importlib.util.find_spec("flash_attn") is not None,
     )
+
+
+# What one batch may cost, in frames² summed over its (padded) items: attention's work and memory grow with the
+# square of the frames in the window. On the CPU: four 30 s windows (2,600 frames). On a GPU: from free memory.
+CPU_BUDGET_FRAMES2 = 4 * 2_600**2
+BYTES_PER_FRAME2_PER_HEAD = 2 * 2 * 2  # classifier-free guidance doubles the batch; half precision; softmax's copy
+MEMORY_SHARE = 0.5  # of the memory free after loading: the rest for activations, Vocos and the other models
+
+
+def batch_budget(device: str, arch: dict[str, object], free_bytes: int | None = None) -> int:
+    """The scheduler's budget for a batch on `device` (tts.batching), from the free memory (asked of torch
+    unless given) and the transformer's heads."""
+    if device == "cpu":
+        return CPU_BUDGET_FRAMES2
+    if free_bytes is None:
+        import torch
+
+        free_bytes, _ = torch.cuda.mem_get_info()
+    heads = int(str(arch.get("heads", 16)))
+    return max(CPU_BUDGET_FRAMES2 // 4, int(free_bytes * MEMORY_SHARE) // (BYTES_PER_FRAME2_PER_HEAD * heads))

@@ -23,8 +23,9 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 CHECKED_PREFIXES = ("WORKER_", "S3_", "BUCKET_")
 WORKER_VARIABLES = (
     "WORKER_VOLUME", "WORKER_DEVICE", "WORKER_OUTPUT_DIR", "WORKER_LOG_LEVEL", "WORKER_URL_ALLOW_NETWORKS",
-    "WORKER_ALIGN_LANGUAGES", "WORKER_PROFILE", "WORKER_ASR_MODEL", "WORKER_TTS_DTYPE",
+    "WORKER_ALIGN_LANGUAGES", "WORKER_PROFILE", "WORKER_ASR_MODEL", "WORKER_TTS_DTYPE", "WORKER_CONCURRENCY",
 )  # fmt: skip
+MAX_CONCURRENCY = 64
 # Read by the bootstrap (bootstrap/config.py), or set by it for the handler.
 BOOTSTRAP_VARIABLES = (
     "WORKER_PROJECT_DIR", "WORKER_SMOKE_IMPORTS", "WORKER_BUILD_LEASE", "WORKER_LEASE_HEARTBEAT_S",
@@ -48,6 +49,7 @@ class Settings:
     profile: str = "full"  # full: F5-TTS + wav2vec2 from the volume; offline: eSpeak NG + PocketSphinx only
     asr_model: str | None = "large-v3-turbo"  # faster-whisper model for clips without a transcript; None: off
     tts_dtype: str = "auto"  # auto | float32 | float16 | bfloat16 (tts.runtime)
+    concurrency: int | None = None  # jobs one worker runs at once; None: chosen at start-up (worker.startup)
     unknown_variables: tuple[str, ...] = field(default=(), compare=False)  # misspelt settings, for a warning
 
     @property
@@ -80,6 +82,7 @@ class Settings:
             profile=_profile(env.get("WORKER_PROFILE", "full")),
             asr_model=_asr_model(env.get("WORKER_ASR_MODEL", "large-v3-turbo")),
             tts_dtype=_dtype(env.get("WORKER_TTS_DTYPE", "auto")),
+            concurrency=_concurrency(env.get("WORKER_CONCURRENCY", "auto")),
             unknown_variables=unknown_variables(env),
         )
 
@@ -140,3 +143,11 @@ def _dtype(value: str) -> str:
     if value not in DTYPES:
         raise SettingsError(f"WORKER_TTS_DTYPE={value!r}: use one of {', '.join(DTYPES)}")
     return value
+
+
+def _concurrency(value: str) -> int | None:
+    if value.strip().lower() in ("", "auto"):
+        return None
+    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_CONCURRENCY:
+        raise SettingsError(f"WORKER_CONCURRENCY={value!r}: use auto or a whole number from 1 to {MAX_CONCURRENCY}")
+    return int(value)

@@ -26,6 +26,9 @@ from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
+GPU_GIB_PER_JOB = 8  # a job in flight: its reference, its share of the batch, alignment; measured figures: BENCHMARKS
+MAX_AUTO_CONCURRENCY = 16
+
 ASR_REQUIRED_FILES = ("config.json", "model.bin", "tokenizer.json")
 HOW_TO_FILL = (
     "start the worker through the bootstrap (python -m bootstrap), which downloads the weights once, "
@@ -152,3 +155,30 @@ def open_storage(settings: Settings) -> Storage:
         return LocalStorage(settings.output_dir)
     log.info("start-up: results go to S3 bucket %s", settings.s3.bucket)
     return S3Storage.connect(settings.s3)
+
+
+def choose_concurrency(setting: int | None, device: str, gpu_memory_bytes: int | None) -> int:
+    """Jobs one worker runs at once: the setting, else 1 on the CPU (jobs would only share its cores) and one per
+    `GPU_GIB_PER_JOB` of GPU memory on a GPU, at most `MAX_AUTO_CONCURRENCY`."""
+    if setting is not None:
+        return setting
+    if device != "cuda" or not gpu_memory_bytes:
+        return 1
+    return max(1, min(MAX_AUTO_CONCURRENCY, gpu_memory_bytes // (GPU_GIB_PER_JOB * 2**30)))
+
+
+def worker_concurrency(settings: Settings) -> int:
+    """`choose_concurrency` for this machine, logged."""
+    device, memory = "cpu", None
+    if settings.profile != "offline":
+        device = pick_device(settings.device)
+        if device == "cuda":
+            import torch
+
+            memory = torch.cuda.get_device_properties(0).total_memory
+    concurrency = choose_concurrency(settings.concurrency, device, memory)
+    how = "WORKER_CONCURRENCY" if settings.concurrency is not None else f"chosen for {device}"
+    log.info(
+        "start-up: up to %d jobs at once (%s); set the endpoint's per-worker concurrency to match", concurrency, how
+    )
+    return concurrency
