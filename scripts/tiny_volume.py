@@ -31,19 +31,36 @@ F5_MODEL_NAME = "F5TTS_v1_Base"
 ASR_MODEL_NAME = "large-v3-turbo"  # the worker's default WORKER_ASR_MODEL
 TINY_F5_ARCH = {"dim": 64, "depth": 2, "heads": 2, "dim_head": 32, "text_dim": 32, "conv_layers": 1}
 ALIGN_LETTERS = "abcdefghijklmnopqrstuvwxyz'"
+# Vocos backbone sizes: charactr/vocos-mel-24khz's, and a tiny one.
+VOCOS_FULL = {"dim": 512, "intermediate_dim": 1536, "num_layers": 8}
+VOCOS_TINY = {"dim": 32, "intermediate_dim": 64, "num_layers": 1}
+TINY_WAV2VEC2 = {
+    "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
+    "conv_dim": (32, 32, 32, 32, 32, 32, 32), "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4,
+}  # fmt: skip
 
 
-def build_tiny_volume(volume_dir: Path, languages: tuple[str, ...] = ("en",), seed: int = 0) -> VolumeLayout:
-    """Write tiny models for F5, Vocos and the given alignment languages into `volume_dir`."""
+def build_tiny_volume(
+    volume_dir: Path,
+    languages: tuple[str, ...] = ("en",),
+    seed: int = 0,
+    full_size: bool = False,
+    speech_recognition: bool = True,
+) -> VolumeLayout:
+    """Write tiny models for F5, Vocos, the given alignment languages and speech recognition into `volume_dir`;
+    with `full_size`, F5 (F5TTS_v1_Base, 336 M parameters), Vocos and wav2vec2 (base) at the sizes of the
+    released models: the real compute cost without the checkpoints. Without `speech_recognition`, no Whisper
+    (for workers run with WORKER_ASR_MODEL=none, and machines without CTranslate2)."""
     import torch
 
     torch.manual_seed(seed)
     layout = VolumeLayout.on(volume_dir)
-    _write_f5(layout.f5_dir(F5_MODEL_NAME))
-    _write_vocos(layout.vocos_dir)
+    _write_f5(layout.f5_dir(F5_MODEL_NAME), {} if full_size else TINY_F5_ARCH)
+    _write_vocos(layout.vocos_dir, VOCOS_FULL if full_size else VOCOS_TINY)
     for language in languages:
-        _write_wav2vec2(layout.align_dir(language))
-    build_tiny_faster_whisper(layout.asr_dir(ASR_MODEL_NAME), seed=seed)
+        _write_wav2vec2(layout.align_dir(language), full_size)
+    if speech_recognition:
+        build_tiny_faster_whisper(layout.asr_dir(ASR_MODEL_NAME), seed=seed)
     return layout
 
 
@@ -73,7 +90,7 @@ def random_f5(arch_overrides: dict[str, int]):
     )
 
 
-def _write_f5(model_dir: Path) -> None:
+def _write_f5(model_dir: Path, arch: dict[str, int]) -> None:
     from importlib.resources import files
 
     from safetensors.torch import save_file
@@ -81,14 +98,15 @@ def _write_f5(model_dir: Path) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     packaged_vocab = Path(str(files("f5_tts").joinpath("infer/examples/vocab.txt")))
     (model_dir / "vocab.txt").write_bytes(packaged_vocab.read_bytes())
-    model = random_f5(TINY_F5_ARCH)
+    model = random_f5(arch)
     # F5 releases ship the EMA weights as a flat safetensors file, which `load_checkpoint` reads with use_ema.
     state = {f"ema_model.{k}": v.contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(model_dir / "model.safetensors"))
-    (model_dir / "arch.json").write_text(json.dumps(TINY_F5_ARCH, indent=2) + "\n")
+    if arch:
+        (model_dir / "arch.json").write_text(json.dumps(arch, indent=2) + "\n")
 
 
-def _write_vocos(vocos_dir: Path) -> None:
+def _write_vocos(vocos_dir: Path, sizes: dict[str, int]) -> None:
     import torch
     from vocos import Vocos
 
@@ -106,23 +124,23 @@ backbone:
   class_path: vocos.models.VocosBackbone
   init_args:
     input_channels: 100
-    dim: 32
-    intermediate_dim: 64
-    num_layers: 1
+    dim: {dim}
+    intermediate_dim: {intermediate_dim}
+    num_layers: {num_layers}
 head:
   class_path: vocos.heads.ISTFTHead
   init_args:
-    dim: 32
+    dim: {dim}
     n_fft: 1024
     hop_length: 256
     padding: center
 """
-    (vocos_dir / "config.yaml").write_text(config)
+    (vocos_dir / "config.yaml").write_text(config.format(**sizes))
     vocos = Vocos.from_hparams(str(vocos_dir / "config.yaml"))
     torch.save(vocos.state_dict(), vocos_dir / "pytorch_model.bin")
 
 
-def _write_wav2vec2(model_dir: Path) -> None:
+def _write_wav2vec2(model_dir: Path, full_size: bool) -> None:
     from transformers import (
         Wav2Vec2Config,
         Wav2Vec2CTCTokenizer,
@@ -141,17 +159,8 @@ def _write_wav2vec2(model_dir: Path) -> None:
     )
     extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, do_normalize=True)
     Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(str(model_dir))
-    config = Wav2Vec2Config(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(32, 32, 32, 32, 32, 32, 32),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=4,
-        pad_token_id=0,
-    )
+    sizes = {} if full_size else TINY_WAV2VEC2  # Wav2Vec2Config's defaults are wav2vec2-base's
+    config = Wav2Vec2Config(vocab_size=len(vocab), pad_token_id=0, **sizes)
     Wav2Vec2ForCTC(config).save_pretrained(str(model_dir))
 
 
@@ -159,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("volume", type=Path, help="folder to use as the worker's volume (WORKER_VOLUME)")
     parser.add_argument("--languages", default="en", help="comma-separated alignment languages (default: en)")
+    parser.add_argument("--full-size", action="store_true", help="the released models' sizes (GPU benchmarks)")
     args = parser.parse_args(argv)
-    layout = build_tiny_volume(args.volume, tuple(args.languages.split(",")))
+    layout = build_tiny_volume(args.volume, tuple(args.languages.split(",")), full_size=args.full_size)
     print(f"tiny random-weight models written under {layout.models_dir}")
     print("they make noise, not speech: the plumbing is real, the voice is not")
     return 0

@@ -159,12 +159,12 @@ class F5Synthesizer:
         samples, spans = join_chunks(pieces, chunks, int(options.cross_fade_s * SAMPLE_RATE_HZ))
         return Speech(samples=samples, sample_rate_hz=SAMPLE_RATE_HZ, chunks=spans)
 
-    def reference(self, voice: ReferenceVoice) -> _Reference:
+    def reference(self, voice: ReferenceVoice) -> F5Reference:
         """The reference as F5 conditions on it, its mel frames computed once for all of a job's chunks."""
         import torch
 
         with torch.inference_mode():
-            return _Reference.of(voice, self._device, self._model)
+            return F5Reference.of(voice, self._device, self._model)
 
     def _generate_batch(self, requests: list[ChunkRequest]) -> list[np.ndarray]:
         """One model call for the batch, then Vocos for each item (batched Vocos would change the end of
@@ -175,7 +175,7 @@ class F5Synthesizer:
             mels = sample_batch(self._model, requests)
             return [self._decode(mel, request.reference) for mel, request in zip(mels, requests, strict=True)]
 
-    def _decode(self, mel: Any, reference: _Reference) -> np.ndarray:
+    def _decode(self, mel: Any, reference: F5Reference) -> np.ndarray:
         import torch
 
         wave = self._vocoder.decode(mel.to(torch.float32).unsqueeze(0).permute(0, 2, 1))
@@ -191,7 +191,7 @@ class F5Synthesizer:
 
 
 @dataclass(frozen=True)
-class _Reference:
+class F5Reference:
     """The reference as F5 conditions on it: raised to TARGET_RMS if quieter, its mel frames on the device, with
     its transcript ended as F5 ends it."""
 
@@ -201,7 +201,7 @@ class _Reference:
     transcript: str
 
     @classmethod
-    def of(cls, voice: ReferenceVoice, device: str, model: Any) -> _Reference:
+    def of(cls, voice: ReferenceVoice, device: str, model: Any) -> F5Reference:
         import torch
 
         audio = torch.from_numpy(voice.samples).unsqueeze(0)
@@ -221,7 +221,7 @@ class ChunkRequest:
     """One chunk for the scheduler: the reference, the text as F5 tokenizes it, how many frames to generate in
     all (reference included), the seed of its starting noise, and the sampling options a batch must share."""
 
-    reference: _Reference
+    reference: F5Reference
     text: tuple[str, ...]  # F5's tokens for reference transcript + chunk text (characters, or pinyin for Chinese)
     total_frames: int
     seed: int
@@ -230,7 +230,7 @@ class ChunkRequest:
     sway_sampling_coef: float
 
     @classmethod
-    def of(cls, reference: _Reference, text: str, options: SynthesisOptions, seed: int) -> ChunkRequest:
+    def of(cls, reference: F5Reference, text: str, options: SynthesisOptions, seed: int) -> ChunkRequest:
         _, _, f5_utils = f5_model_modules()
         speed = 0.3 if len(text.encode("utf-8")) < SHORT_TEXT_BYTES else options.speed
         # As F5 estimates it: the reference's frames per transcript byte, times the new text's bytes.

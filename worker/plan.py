@@ -40,6 +40,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class Plan:
+    """A synthesis job as the pipeline's steps read it: the segments in order, and what to make of the take."""
+
     segments: tuple[Segment, ...]
     language: str
     seed: int  # the job's seed (chosen when it gave none), reported back for reproducing the take
