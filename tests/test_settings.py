@@ -68,6 +68,8 @@ def test_runpods_bucket_variable_names_are_accepted():
         ({"WORKER_TTS_DTYPE": "int8"}, "WORKER_TTS_DTYPE='int8': use one of auto, float32, float16, bfloat16"),
         ({"WORKER_ASR_MODEL": "a/b/c"}, "WORKER_ASR_MODEL='a/b/c': use a faster-whisper size"),
         ({"WORKER_ASR_MODEL": "../up"}, "WORKER_ASR_MODEL='../up': use a faster-whisper size"),
+        ({"WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY='0': use auto or a whole number from 1 to 64"),
+        ({"WORKER_CONCURRENCY": "many"}, "WORKER_CONCURRENCY='many': use auto or a whole number from 1 to 64"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message(env, message):
@@ -98,3 +100,23 @@ def test_an_unknown_speech_recognition_size_is_a_clear_error_before_anything_is_
 
     with pytest.raises(WeightsMissing, match="WORKER_ASR_MODEL='huge' is not a faster-whisper size"):
         ModelSource.from_env({}, ("en",), Settings.from_env({"WORKER_ASR_MODEL": "huge"}).asr_model)
+
+
+@pytest.mark.parametrize(
+    ("setting", "device", "gpu_gib", "expected"),
+    [
+        (None, "cpu", None, 1),  # jobs would only share the cores
+        (None, "cuda", 139.8, 16),  # an H200: capped
+        (None, "cuda", 23.6, 2),  # a 24 GB card
+        (None, "cuda", 7.5, 1),
+        (6, "cuda", 139.8, 6),  # the setting wins
+        (3, "cpu", None, 3),
+    ],
+)
+def test_jobs_per_worker_come_from_the_setting_or_the_gpus_memory(setting, device, gpu_gib, expected):
+    from worker.startup import choose_concurrency
+
+    memory = None if gpu_gib is None else int(gpu_gib * 2**30)
+    assert choose_concurrency(setting, device, memory) == expected
+    assert Settings.from_env({"WORKER_CONCURRENCY": "8"}).concurrency == 8
+    assert Settings.from_env({}).concurrency is None

@@ -26,7 +26,9 @@ from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
-GPU_GIB_PER_JOB = 8  # a job in flight: its reference, its share of the batch, alignment; measured figures: BENCHMARKS
+# A job in flight holds its reference, its share of a batch and its alignment: an estimate until bench/gpu_check.py
+# has run on a GPU (BENCHMARKS.md).
+GPU_GIB_PER_JOB = 8
 MAX_AUTO_CONCURRENCY = 16
 
 ASR_REQUIRED_FILES = ("config.json", "model.bin", "tokenizer.json")
