@@ -45,7 +45,7 @@ def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return handle
 
 
-def concurrent(
+def run_concurrently(
     handle: Callable[[dict[str, Any]], dict[str, Any]], jobs_at_once: int
 ) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
     """The handler as RunPod runs several jobs at once: async, each job's work on a thread of its own, so one job
@@ -127,7 +127,7 @@ def main() -> int:
 
     runpod.serverless.start(
         {
-            "handler": concurrent(make_handler(pipeline), jobs_at_once),
+            "handler": run_concurrently(make_handler(pipeline), jobs_at_once),
             "concurrency_modifier": lambda _current: jobs_at_once,
         }
     )

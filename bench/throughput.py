@@ -100,12 +100,13 @@ def long_job(pipeline: Any, voice: dict[str, str], nfe_step: int, batched: bool)
     text = (SENTENCE * (LONG_JOB_CHARS // len(SENTENCE) + 1))[:LONG_JOB_CHARS].rsplit(" ", 1)[0]
     job = parse_job({"text": text, "voice": voice, "tts": {"nfe_step": nfe_step, "seed": 1}})
     scheduler = pipeline.engines["f5"].scheduler
-    scheduler.max_items = scheduler.max_items if batched else 1
+    max_items = scheduler.max_items
+    scheduler.max_items = max_items if batched else 1
     try:
         started = time.perf_counter()
         result = pipeline.handle(job, f"long-{batched}", lambda _: None)
     finally:
-        scheduler.max_items = 64
+        scheduler.max_items = max_items
     return {"batched": batched, "chunks": len(result["segments"]), "tts_s": result["timings_s"]["tts"],
             "total_s": round(time.perf_counter() - started, 3), "audio_s": result["audio"]["duration_s"]}  # fmt: skip
 
@@ -124,11 +125,12 @@ def load_pipeline(volume: Path, device: str, full_size: bool, build: bool = True
 
 def measure(pipeline: Any, folder: Path, concurrencies: list[int], jobs: int, nfe_step: int) -> dict[str, Any]:
     """Everything side by side in one run: a lone job, the mix at each concurrency, the long job both ways."""
-    voices = voice_clips(folder)
+    voices, concurrencies = voice_clips(folder), sorted(concurrencies)
     lone = run_mix(pipeline, job_mix(1, voices, nfe_step), 1)
     runs = [run_mix(pipeline, job_mix(jobs, voices, nfe_step), concurrency) for concurrency in concurrencies]
+    first = runs[0]  # the lowest concurrency asked for (1 by default)
     for run in runs:
-        run["throughput_vs_concurrency_1"] = round(run["audio_s_per_wall_s"] / runs[0]["audio_s_per_wall_s"], 2)
+        run["throughput_vs_concurrency_1"] = round(run["audio_s_per_wall_s"] / first["audio_s_per_wall_s"], 2)
         run["p95_vs_lone_job"] = round(run["p95_latency_s"] / lone["p50_latency_s"], 2)
     sequential = long_job(pipeline, voices[0], nfe_step, batched=False)
     batched = long_job(pipeline, voices[0], nfe_step, batched=True)

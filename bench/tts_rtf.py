@@ -32,6 +32,7 @@ SMALL_F5 = {"dim": 128, "depth": 4, "heads": 4, "text_dim": 64, "conv_layers": 2
 
 
 def build(small: bool, device: str, dtype: object):
+    import torch
     from vocos import Vocos
     from vocos.feature_extractors import MelSpectrogramFeatures
     from vocos.heads import ISTFTHead
@@ -49,7 +50,8 @@ def build(small: bool, device: str, dtype: object):
         head=ISTFTHead(dim=sizes["dim"], n_fft=1024, hop_length=256),
     ).to(device).eval()  # fmt: skip
     parameters = sum(p.numel() for p in model.parameters()) / 1e6
-    budget = batch_budget(device, {"heads": model.transformer.transformer_blocks[0].attn.heads})
+    heads = model.transformer.transformer_blocks[0].attn.heads
+    budget = batch_budget(device, heads, torch.finfo(dtype).bits // 8)
     return F5Synthesizer(model.eval(), vocoder, device, name="random-weights", budget=budget), parameters
 
 

@@ -119,8 +119,8 @@ class ConfigError(ValueError):
     """A bootstrap variable has a value it cannot use; the message names the variable and what it takes."""
 
 
-TRUE_WORDS = ("1", "true", "yes")
-FALSE_WORDS = ("0", "false", "no")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -128,7 +128,7 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value == "":
         return default
     if value not in TRUE_WORDS + FALSE_WORDS:
-        raise ConfigError(f"{name}={env[name]!r}: use 1 or 0, true or false, yes or no")
+        raise ConfigError(f"{name}={env[name]!r}: use 1 or 0, true or false, yes or no, on or off")
     return value in TRUE_WORDS
 
 

@@ -76,8 +76,10 @@ def random_f5(arch_overrides: dict[str, int]):
     config = OmegaConf.load(str(files("f5_tts").joinpath(f"configs/{F5_MODEL_NAME}.yaml")))
     arch = {**cast(dict[str, Any], OmegaConf.to_container(config.model.arch)), **arch_overrides}
     mel = config.model.mel_spec
+    transformer = DiT(**arch, text_num_embeds=vocab_size, mel_dim=mel.n_mel_channels)
+    _randomize_zero_initialized(transformer)
     return CFM(
-        transformer=DiT(**arch, text_num_embeds=vocab_size, mel_dim=mel.n_mel_channels),
+        transformer=transformer,
         mel_spec_kwargs=dict(
             n_fft=mel.n_fft,
             hop_length=mel.hop_length,
@@ -88,6 +90,20 @@ def random_f5(arch_overrides: dict[str, int]):
         ),
         vocab_char_map=vocab_map,
     )
+
+
+def _randomize_zero_initialized(transformer: Any) -> None:
+    """DiT starts training with its output layer and its blocks' AdaLN at zero, so a fresh DiT predicts no flow
+    at all and the sampler returns its starting noise. Random values there make every part of the sampler
+    (guidance, the time schedule, text, masks) change the output, as trained weights do."""
+    import torch
+
+    zeroed = [transformer.norm_out.linear, transformer.proj_out]
+    zeroed += [block.attn_norm.linear for block in transformer.transformer_blocks]
+    with torch.no_grad():
+        for layer in zeroed:
+            layer.weight.normal_(0.0, 0.02)
+            layer.bias.normal_(0.0, 0.02)
 
 
 def _write_f5(model_dir: Path, arch: dict[str, int]) -> None:

@@ -30,9 +30,8 @@ class LocalStorage:
         except OSError as error:
             partial.unlink(missing_ok=True)
             raise StorageError(f"writing {key} to the output folder failed: {error.strerror or error}") from None
-        return StoredObject(
-            key=key, url=destination.as_uri(), bytes=destination.stat().st_size, sha256=sha256_file(destination)
-        )
+        # Size and hash of what was written, from the source: another writer of the same key may replace it.
+        return StoredObject(key=key, url=destination.as_uri(), bytes=path.stat().st_size, sha256=sha256_file(path))
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         destination = self._path(key)

@@ -78,6 +78,46 @@ def test_out_of_memory_splits_the_batch_and_only_what_cannot_run_alone_is_a_mode
     assert max(batches.batch_sizes) > 1  # splitting stopped where the batch fit
 
 
+def test_a_long_job_does_not_hold_back_a_short_one_that_arrives_later():
+    seen: list[list[tuple]] = []
+
+    def run_batch(items):
+        seen.append(items)
+        return [size for _, size in items]
+
+    batches = scheduler(run_batch, budget=10**6, max_items=2)
+    with ThreadPoolExecutor(2) as threads, batches.held():
+        long_job = threads.submit(batches.run, [("a", 5)] * 6)
+        wait_until_waiting(batches, 6)  # the long job is first in line
+        short_job = threads.submit(batches.run, [("a", 3)])
+        wait_until_waiting(batches, 7)
+    assert long_job.result() == [5] * 6 and short_job.result() == [3]
+    assert ("a", 3) in seen[0]  # its turn comes in the first batch, not after the long job's six chunks
+
+
+def test_the_scheduler_outlives_a_batch_that_breaks_its_contract_and_serves_the_next_job():
+    def run_batch(items):
+        if any(size == 0 for _, size in items):
+            raise KeyboardInterrupt  # not an Exception: it would end a thread that caught only those
+        if any(size == 1 for _, size in items):
+            return []  # too few results
+        return [size for _, size in items]
+
+    batches = scheduler(run_batch, budget=10**6)
+    results = submit_held(batches, [[("a", 0)], [("a", 1)]])
+    assert isinstance(results[0], KeyboardInterrupt)
+    assert isinstance(results[1], RuntimeError) and "gave 0 results" in str(results[1])
+    assert batches.run([("a", 2)]) == [2]
+
+
+def test_a_closed_scheduler_refuses_new_work_with_a_model_error():
+    batches = scheduler(lambda items: [size for _, size in items])
+    assert batches.run([("a", 2)]) == [2]
+    batches.close()
+    with pytest.raises(ModelError, match="shut down"):
+        batches.run([("a", 2)])
+
+
 @pytest.fixture(scope="module")
 def f5(tiny_volume):
     from tts.f5 import F5Synthesizer
@@ -117,7 +157,7 @@ def test_a_job_gives_the_same_samples_alone_and_batched_with_three_others(f5):
         futures = [threads.submit(synthesize, job) for job in JOBS]
         wait_until_waiting(f5.scheduler, len(JOBS))
     together = [future.result() for future in futures]
-    assert f5.scheduler.batch_sizes[runs_before:] == [len(JOBS)]  # one model call for the four jobs
+    assert list(f5.scheduler.batch_sizes)[runs_before:] == [len(JOBS)]  # one model call for the four jobs
     np.testing.assert_allclose(together[0].samples, alone.samples, atol=1e-5, rtol=0)
     assert [chunk.text for chunk in together[0].chunks] == [chunk.text for chunk in alone.chunks]
 
@@ -130,7 +170,7 @@ def test_a_long_jobs_chunks_give_the_same_samples_batched_or_one_by_one(f5):
     options = SynthesisOptions(nfe_step=4, seed=5)
     runs_before = len(f5.scheduler.batch_sizes)
     batched = f5.synthesize(text, voice(7), options)
-    batch_sizes = f5.scheduler.batch_sizes[runs_before:]
+    batch_sizes = list(f5.scheduler.batch_sizes)[runs_before:]
     f5.scheduler.max_items = 1
     try:
         one_by_one = f5.synthesize(text, voice(7), options)

@@ -13,7 +13,17 @@ from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("1", True), ("YES", True), ("true", True), ("0", False), ("No", False), ("false", False)]
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("YES", True),
+        ("true", True),
+        ("on", True),
+        ("0", False),
+        ("No", False),
+        ("false", False),
+        ("off", False),
+    ],
 )
 def test_a_boolean_variable_takes_one_zero_true_false_yes_no(tmp_path, value, expected):
     config = BootstrapConfig.from_env({"WORKER_VOLUME": str(tmp_path), "WORKER_BUILD_LEASE": value})
@@ -23,8 +33,8 @@ def test_a_boolean_variable_takes_one_zero_true_false_yes_no(tmp_path, value, ex
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("WORKER_BUILD_LEASE", "maybe", "WORKER_BUILD_LEASE='maybe': use 1 or 0, true or false, yes or no"),
-        ("WORKER_FETCH_WEIGHTS", "on", "WORKER_FETCH_WEIGHTS='on': use 1 or 0, true or false, yes or no"),
+        ("WORKER_BUILD_LEASE", "maybe", "WORKER_BUILD_LEASE='maybe': use 1 or 0, true or false, yes or no, on or off"),
+        ("WORKER_FETCH_WEIGHTS", "y", "WORKER_FETCH_WEIGHTS='y': use 1 or 0, true or false, yes or no, on or off"),
         ("WORKER_BUILD_TIMEOUT_S", "1h", "WORKER_BUILD_TIMEOUT_S='1h': use a number of seconds, such as 3600"),
         ("WORKER_LEASE_STALE_S", "-5", "WORKER_LEASE_STALE_S='-5': use a number of seconds, such as 60"),
     ],
@@ -42,7 +52,7 @@ def test_the_bootstrap_stops_with_one_line_and_exit_code_2_on_a_bad_setting(tmp_
     )
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines()[-1] == (
-        "bootstrap failed: WORKER_PRUNE_OLD_ENVS='sometimes': use 1 or 0, true or false, yes or no"
+        "bootstrap failed: WORKER_PRUNE_OLD_ENVS='sometimes': use 1 or 0, true or false, yes or no, on or off"
     )
     assert "Traceback" not in completed.stderr
     assert not (tmp_path / "f5tts-worker" / "envs").exists()  # nothing was built

@@ -140,7 +140,7 @@ def test_running_out_of_gpu_memory_is_a_clear_error_and_the_next_job_runs(local_
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(tts.f5, "sample_batch", out_of_memory)
-    with pytest.raises(ModelError, match="ran out of memory for this job; retry with a shorter text"):
+    with pytest.raises(ModelError, match="ran out of memory for this job; retry it"):
         local_pipeline.run(job_for(voice_clip), "oom", lambda _: None)
     monkeypatch.undo()
     check_result(local_pipeline.run(job_for(voice_clip), "after-oom", lambda _: None), TEXT)

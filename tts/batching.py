@@ -1,18 +1,22 @@
 """One thread owns the model; requests from every job in flight join its next batch.
 
 A job's synthesis submits all its chunks at once and waits for their results. The scheduler's thread takes the
-oldest waiting request and the waiting requests that can share a model call with it (the same `key`: steps,
-guidance), closest in size first so padding stays small, while the batch's padded cost (items × the largest
+oldest waiting request, then the waiting requests that can share a model call with it (the same `key`: steps,
+guidance): first one from each other job, in turn, so a long job does not hold back short ones, and among equals
+the closest in size, so padding stays small; each is added while the batch's padded cost (items × the largest
 item's cost) fits the `budget` derived from free memory. While a batch runs, new requests wait for the next one.
 
 A failing batch is split in halves and each half retried, so only an item that fails alone fails, and only its
 job sees the error: out of memory alone is a ModelError the caller can act on, anything else is raised as it is.
+When one of a job's chunks fails, its other chunks are withdrawn.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -27,12 +31,17 @@ log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 MAX_BATCH_ITEMS = 64
-OUT_OF_MEMORY_ADVICE = "the GPU ran out of memory for this job; retry with a shorter text or a lower tts.nfe_step"
+OUT_OF_MEMORY_ADVICE = (
+    "the GPU ran out of memory for this job; retry it, and if it happens again lower the worker's "
+    "WORKER_CONCURRENCY (jobs in flight share the GPU)"
+)
+_callers = itertools.count()
 
 
 @dataclass(eq=False)
 class _Request(Generic[Item, Result]):
     item: Item
+    caller: int  # one `run` call: a job's chunks
     future: Future[Result] = field(default_factory=Future)
 
 
@@ -55,17 +64,28 @@ class BatchScheduler(Generic[Item, Result]):
         self.max_items = max_items
         self._waiting: list[_Request[Item, Result]] = []
         self._held = 0
+        self._closed = False
         self._changed = threading.Condition()
-        self.batch_sizes: list[int] = []  # every batch run, for tests and benchmarks
-        threading.Thread(target=self._serve, name="batch-scheduler", daemon=True).start()
+        self.batch_sizes: deque[int] = deque(maxlen=1000)  # the latest batches' sizes, for tests and benchmarks
+        self._thread = threading.Thread(target=self._serve, name="batch-scheduler", daemon=True)
+        self._thread.start()
 
     def run(self, items: Sequence[Item]) -> list[Result]:
-        """Results in the order of `items`, once all are done; the first failure among them is raised."""
-        requests: list[_Request[Item, Result]] = [_Request(item) for item in items]
+        """Results in the order of `items`, once all are done; the first failure among them is raised and the
+        rest of them are withdrawn."""
+        caller = next(_callers)
+        requests: list[_Request[Item, Result]] = [_Request(item, caller) for item in items]
         with self._changed:
+            if self._closed:
+                raise ModelError("the speech model was shut down; the worker is restarting")
             self._waiting += requests
             self._changed.notify()
-        return [request.future.result() for request in requests]
+        try:
+            return [request.future.result() for request in requests]
+        except BaseException:
+            for request in requests:
+                request.future.cancel()  # those not yet taken into a batch are dropped
+            raise
 
     @property
     def waiting(self) -> int:
@@ -85,46 +105,75 @@ class BatchScheduler(Generic[Item, Result]):
                 self._held -= 1
                 self._changed.notify()
 
+    def close(self) -> None:
+        """Stop the thread (it holds the model) once the running batch ends; waiting requests fail."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        self._thread.join()
+
     def _serve(self) -> None:
         while True:
             with self._changed:
-                while not self._waiting or self._held:
+                while not self._closed and (self._held or not self._waiting):
                     self._changed.wait()
+                if self._closed:
+                    waiting, self._waiting = self._waiting, []
+                    break
                 batch = self._next_batch()
-            self._execute(batch)
+            if batch:
+                self._execute(batch)
+        for request in waiting:
+            if request.future.set_running_or_notify_cancel():
+                request.future.set_exception(ModelError("the speech model was shut down; the worker is restarting"))
 
     def _next_batch(self) -> list[_Request[Item, Result]]:
-        """The oldest request, and those that fit beside it, closest in cost first."""
+        """The oldest request, then those that fit beside it: a turn for each job, closest in cost first."""
+        self._waiting = [request for request in self._waiting if not request.future.cancelled()]
+        if not self._waiting:
+            return []
         oldest = self._waiting[0]
         key, cost = self._key(oldest.item), self._cost(oldest.item)
         candidates = [request for request in self._waiting[1:] if self._key(request.item) == key]
-        candidates.sort(key=lambda request: abs(self._cost(request.item) - cost))
+        turns: dict[int, int] = {oldest.caller: 1}
+        ranked = []
+        for request in candidates:  # in arrival order: a caller's n-th candidate gets rank n
+            turns[request.caller] = turns.get(request.caller, 0) + 1
+            ranked.append((turns[request.caller], abs(self._cost(request.item) - cost), request))
+        ranked.sort(key=lambda entry: entry[:2])
         batch, largest = [oldest], cost
-        for request in candidates:
-            padded = max(largest, self._cost(request.item)) * (len(batch) + 1)
-            if len(batch) >= self.max_items or padded > self.budget:
+        for _, _, request in ranked:
+            if len(batch) >= self.max_items:
                 break
-            batch.append(request)
-            largest = max(largest, self._cost(request.item))
+            padded = max(largest, self._cost(request.item)) * (len(batch) + 1)
+            if padded <= self.budget:
+                batch.append(request)
+                largest = max(largest, self._cost(request.item))
         chosen = set(map(id, batch))
         self._waiting = [request for request in self._waiting if id(request) not in chosen]
-        return batch
+        # Taken: from here a caller can no longer withdraw them (and none is withdrawn half-way).
+        return [request for request in batch if request.future.set_running_or_notify_cancel()]
 
     def _execute(self, batch: list[_Request[Item, Result]]) -> None:
         try:
             results = self._run_batch([request.item for request in batch])
-        except Exception as error:
-            out_of_memory = is_out_of_memory(error)
-            if out_of_memory:
-                free_gpu_cache()
-            if len(batch) > 1:
-                log.warning("a batch of %d failed (%s): split and retried", len(batch), type(error).__name__)
-                middle = len(batch) // 2
-                self._execute(batch[:middle])
-                self._execute(batch[middle:])
-            else:
-                batch[0].future.set_exception(ModelError(OUT_OF_MEMORY_ADVICE) if out_of_memory else error)
+            if len(results) != len(batch):
+                raise RuntimeError(f"a batch of {len(batch)} gave {len(results)} results")
+        except BaseException as error:  # the thread must outlive any failure, or every job would wait forever
+            self._failed(batch, error)
             return
         self.batch_sizes.append(len(batch))
         for request, result in zip(batch, results, strict=True):
             request.future.set_result(result)
+
+    def _failed(self, batch: list[_Request[Item, Result]], error: BaseException) -> None:
+        out_of_memory = is_out_of_memory(error)
+        if out_of_memory:
+            free_gpu_cache()
+        if len(batch) > 1:
+            log.warning("a batch of %d failed (%s): split and retried", len(batch), type(error).__name__)
+            middle = len(batch) // 2
+            self._execute(batch[:middle])
+            self._execute(batch[middle:])
+            return
+        batch[0].future.set_exception(ModelError(OUT_OF_MEMORY_ADVICE) if out_of_memory else error)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,10 @@ from typing import Any, cast
 import numpy as np
 
 from common.dsp import TARGET_RMS  # F5 raises quieter references to this loudness and scales the output back
+from common.errors import ModelError
+from common.gpu import free_gpu_cache, is_out_of_memory
 from tts import ChunkSpan, Speech, SynthesisOptions
-from tts.batching import BatchScheduler
+from tts.batching import OUT_OF_MEMORY_ADVICE, BatchScheduler
 from tts.chunking import chunk_text
 from tts.runtime import Runtime, batch_budget
 from voice import ReferenceVoice
@@ -118,11 +121,17 @@ class F5Synthesizer:
         if (model_dir / "arch.json").is_file():
             arch.update(json.loads((model_dir / "arch.json").read_text()))
         arch["attn_backend"] = runtime.attention
+        # Batched items of different lengths must not attend to each other's padding (F5's configs leave the mask
+        # off: they generate one item at a time). A batch of one passes no mask, so nothing changes for it.
+        arch["attn_mask_enabled"] = True
         mel = cast(dict[str, Any], OmegaConf.to_container(config.mel_spec))
 
         vocab_char_map, vocab_size = f5_utils.get_tokenizer(str(model_dir / "vocab.txt"), "custom")
+        with warnings.catch_warnings():  # F5 warns that SDPA with a mask takes memory: the batch budget counts it
+            warnings.filterwarnings("ignore", message="attn_mask_enabled=True with attn_backend='torch'")
+            transformer = dit_class(**arch, text_num_embeds=vocab_size, mel_dim=mel["n_mel_channels"])
         model = cfm_class(
-            transformer=dit_class(**arch, text_num_embeds=vocab_size, mel_dim=mel["n_mel_channels"]),
+            transformer=transformer,
             mel_spec_kwargs={
                 "n_fft": mel["n_fft"],
                 "hop_length": mel["hop_length"],
@@ -137,7 +146,7 @@ class F5Synthesizer:
         model.load_state_dict(_ema_weights(checkpoint))
         model = model.to(runtime.device, getattr(torch, runtime.dtype)).eval()
         vocoder = _load_vocos(vocos_dir, runtime.device)
-        budget = batch_budget(runtime.device, arch)
+        budget = batch_budget(runtime.device, int(arch["heads"]), torch.finfo(getattr(torch, runtime.dtype)).bits // 8)
         return cls(model, vocoder, runtime.device, name=f"F5-TTS/{model_dir.name}", budget=budget)
 
     def warm_up(self) -> None:
@@ -151,13 +160,23 @@ class F5Synthesizer:
         if voice.sample_rate_hz != SAMPLE_RATE_HZ:
             raise ValueError(f"reference voice must be decoded at {SAMPLE_RATE_HZ} Hz")
         chunks = chunk_text(text, self._chunk_budget_bytes(voice, options.speed))
-        reference = self.reference(voice)  # once per job, on the device
+        try:
+            reference = self.reference(voice)  # once per job, on the device
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            free_gpu_cache()
+            raise ModelError(OUT_OF_MEMORY_ADVICE) from None
         requests = [
             ChunkRequest.of(reference, chunk, options, chunk_seed(options.seed, i)) for i, chunk in enumerate(chunks)
         ]
         pieces = self.scheduler.run(requests)
         samples, spans = join_chunks(pieces, chunks, int(options.cross_fade_s * SAMPLE_RATE_HZ))
         return Speech(samples=samples, sample_rate_hz=SAMPLE_RATE_HZ, chunks=spans)
+
+    def close(self) -> None:
+        """Stop the model's thread, so the model can be freed (the worker itself never needs to)."""
+        self.scheduler.close()
 
     def reference(self, voice: ReferenceVoice) -> F5Reference:
         """The reference as F5 conditions on it, its mel frames computed once for all of a job's chunks."""

@@ -66,20 +66,21 @@ def detect_runtime(device: str, dtype_setting: str) -> Runtime:
 
 
 # What one batch may cost, in frames² summed over its (padded) items: attention's work and memory grow with the
-# square of the frames in the window. On the CPU: four 30 s windows (2,600 frames). On a GPU: from free memory.
+# square of the frames in the window. On the CPU: four 30 s windows (2,600 frames). On a GPU: from free memory,
+# counting per frame² and head: guidance's doubled batch, the scores and softmax's copy, and the padding mask.
 CPU_BUDGET_FRAMES2 = 4 * 2_600**2
-BYTES_PER_FRAME2_PER_HEAD = 2 * 2 * 2  # classifier-free guidance doubles the batch; half precision; softmax's copy
 MEMORY_SHARE = 0.5  # of the memory free after loading: the rest for activations, Vocos and the other models
 
 
-def batch_budget(device: str, arch: dict[str, object], free_bytes: int | None = None) -> int:
+def batch_budget(device: str, heads: int, bytes_per_value: int, free_bytes: int | None = None) -> int:
     """The scheduler's budget for a batch on `device` (tts.batching), from the free memory (asked of torch
-    unless given) and the transformer's heads."""
+    unless given), the transformer's heads and the size of one value in its dtype. An estimate until
+    bench/gpu_check.py has measured the memory a batch really takes."""
     if device == "cpu":
         return CPU_BUDGET_FRAMES2
     if free_bytes is None:
         import torch
 
         free_bytes, _ = torch.cuda.mem_get_info()
-    heads = int(str(arch.get("heads", 16)))
-    return max(CPU_BUDGET_FRAMES2 // 4, int(free_bytes * MEMORY_SHARE) // (BYTES_PER_FRAME2_PER_HEAD * heads))
+    bytes_per_frame2 = heads * (2 * 2 * bytes_per_value + 1)  # 2 × (scores + softmax), + one byte of mask
+    return max(CPU_BUDGET_FRAMES2 // 4, int(free_bytes * MEMORY_SHARE) // bytes_per_frame2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,18 @@ class VoiceStage:
         self.transcript_cache_dir = transcript_cache_dir or Path(tempfile.gettempdir()) / "f5tts-transcripts"
 
     def prepare(
-        self, source: VoiceSource, language: str, work_dir: Path, sample_rate_hz: int, align: AlignFn | None
+        self,
+        source: VoiceSource,
+        language: str,
+        work_dir: Path,
+        sample_rate_hz: int,
+        aligner_for: Callable[[str], AlignFn | None],
     ) -> tuple[ReferenceVoice, list[str]]:
         """The clip as a synthesizer conditions on it, at `sample_rate_hz`, and warnings for the caller.
 
         `language` is the job's; the clip's own (`source.language`) wins for cutting and transcribing it. A saved
-        voice was prepared when it was saved and is used as stored. `align` cuts a long clip between two words.
+        voice was prepared when it was saved and is used as stored. `aligner_for(language)` gives what cuts a long
+        clip between two words, if anything can.
         """
         if source.name:
             saved = self._library(f"{source.field}.name").load(source.name, work_dir / "voice-clip")
@@ -57,14 +64,19 @@ class VoiceStage:
             language, field = source.language, f"{source.field}.language"
         else:
             language, field = language, "language"
-        return prepare_reference(decoded, self.clip_tools(language, field, align))
+        return prepare_reference(decoded, self.clip_tools(language, field, aligner_for(language)))
 
     def save(
-        self, name: str, source: VoiceSource, language: str, work_dir: Path, align: AlignFn | None
+        self,
+        name: str,
+        source: VoiceSource,
+        language: str,
+        work_dir: Path,
+        aligner_for: Callable[[str], AlignFn | None],
     ) -> dict[str, Any]:
         """Prepare the clip once and keep it under `name`; the record, with the preparation's warnings."""
         library = self._library("action")
-        prepared, warnings = self.prepare(source, language, work_dir, STORED_RATE_HZ, align)
+        prepared, warnings = self.prepare(source, language, work_dir, STORED_RATE_HZ, aligner_for)
         return {**library.save(name, prepared, transcribed=not source.text), "warnings": warnings}
 
     def list(self) -> list[dict[str, Any]]:

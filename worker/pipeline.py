@@ -22,7 +22,7 @@ from subtitles import CONTENT_TYPES, ENCODINGS, SubtitleFormat, TimedWord, rende
 from tts import Speech, SpeechSynthesizer
 from tts.dsp import concatenate, without_long_pauses
 from tts.normalize import TextMap, as_written, normalize
-from voice import ReferenceVoice, VoiceSource
+from voice import AlignFn, ReferenceVoice, VoiceSource
 from voice.fetch import AddressPolicy
 from voice.library import VoiceLibrary
 from voice.stage import VoiceStage
@@ -102,10 +102,9 @@ class Pipeline:
                 audio = {"audio": (audio_file.path, audio_file.content_type)}
                 stored_audio = put_files(self.storage, audio, *where)["audio"]
                 stored_subtitles = put_files(self.storage, subtitle_files, *where)
-        aligned_by = aligner if aligner == ENGINE else self.aligners[aligner].name
         models = ModelNames(
             tts="+".join(dict.fromkeys(engine.name for engine in engines)),
-            aligner=aligned_by,
+            aligner=self._aligner_name(aligner),
             storage=self.storage.name,
         )
         return SynthesisResult.of(
@@ -115,9 +114,7 @@ class Pipeline:
 
     def save_voice(self, job: VoiceSaveJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         with self._scratch("f5voice-") as work:
-            record = self.voices.save(
-                job.name, job.voice.source("voice"), job.language, work, clip_align(self.aligners, job.language)
-            )
+            record = self.voices.save(job.name, job.voice.source("voice"), job.language, work, self._clip_aligner)
         return {"voice": record}
 
     def list_voices(self, job: VoiceListJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
@@ -135,8 +132,8 @@ class Pipeline:
         for segment, engine in zip(plan.segments, engines, strict=True):
             source = segment.voice
             if engine.needs_reference and source is not None and source not in prepared:
-                align = clip_align(self.aligners, source.language or plan.language)
-                prepared[source], notes = self.voices.prepare(source, plan.language, work, engine.sample_rate_hz, align)
+                rate = engine.sample_rate_hz
+                prepared[source], notes = self.voices.prepare(source, plan.language, work, rate, self._clip_aligner)
                 warnings += notes
         return prepared
 
@@ -164,8 +161,7 @@ class Pipeline:
             spans = [TextSpan(c.text, c.start_sample / rate, c.end_sample / rate) for c in speech.chunks]
             spoken = self.aligners[aligner].align(speech.samples, rate, spans, plan.language, plan.characters)
         words = text_map.written_words(spoken)
-        aligned_by = aligner if aligner == ENGINE else self.aligners[aligner].name
-        warnings += alignment_warnings(words, spoken, plan.characters, aligned_by)
+        warnings += alignment_warnings(words, spoken, plan.characters, self._aligner_name(aligner))
         return words
 
     @staticmethod
@@ -180,6 +176,13 @@ class Pipeline:
             path.write_text(text, encoding=ENCODINGS[kind])
             files[kind] = (path, CONTENT_TYPES[kind])
         return files
+
+    def _aligner_name(self, aligner: str) -> str:
+        """As results name it: `engine`, or the aligner's own name (wav2vec2-ctc, pocketsphinx)."""
+        return aligner if aligner == ENGINE else self.aligners[aligner].name
+
+    def _clip_aligner(self, language: str) -> AlignFn | None:
+        return clip_align(self.aligners, language)
 
     @contextmanager
     def _scratch(self, prefix: str) -> Iterator[Path]:

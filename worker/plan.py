@@ -1,8 +1,8 @@
 """A synthesis job as a plan: the segments to say, in order, and what to make of the take.
 
-Today a job is one segment: its text, its voice, its engine and options. Several voices, pauses, audio given
-by the caller and batched synthesis each extend `Segment` and the step that reads it; the pipeline's path stays
-as it is.
+Today a job is one segment: its text, its voice, its engine and options. Several voices, pauses and audio given
+by the caller each extend `Segment` and the step that reads it; the pipeline's path stays as it is (the
+segments' chunks are already synthesized in shared batches: tts.batching).
 """
 
 from __future__ import annotations
@@ -87,9 +87,11 @@ class Plan:
     def choose_aligner(self, loaded: Mapping[str, Aligner], engines: Sequence[SpeechSynthesizer]) -> str:
         """The aligner that times the take (alignment.policy), or InvalidInput when none can."""
         languages = {name: tuple(aligner.languages) for name, aligner in loaded.items()}
-        engine = "+".join(dict.fromkeys(segment.engine for segment in self.segments))
+        engine_names = "+".join(dict.fromkeys(segment.engine for segment in self.segments))
         times_words = all(engine.times_words for engine in engines)
-        return choose_aligner(self.requested_aligner, self.language, languages, engine, times_words, self.characters)
+        return choose_aligner(
+            self.requested_aligner, self.language, languages, engine_names, times_words, self.characters
+        )
 
 
 def _engine(segment: Segment, language: str, loaded: Mapping[str, SpeechSynthesizer]) -> SpeechSynthesizer:

@@ -148,6 +148,6 @@ def _dtype(value: str) -> str:
 def _concurrency(value: str) -> int | None:
     if value.strip().lower() in ("", "auto"):
         return None
-    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_CONCURRENCY:
+    if not value.strip().isdecimal() or not 1 <= int(value) <= MAX_CONCURRENCY:
         raise SettingsError(f"WORKER_CONCURRENCY={value!r}: use auto or a whole number from 1 to {MAX_CONCURRENCY}")
     return int(value)
