@@ -35,6 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SITE = Path(tempfile.gettempdir()) / "gpu-check-site"
+WHEELS_PYTHON = (3, 12)
 TEXT = (
     "Captions light up exactly when each word is spoken, so the video and the voice never drift apart. "
     "This paragraph is long enough to take about ten seconds to say at a calm and steady pace."
@@ -46,6 +47,8 @@ def install_wheels() -> str:
     wheels = sorted((ROOT / ".whl").glob("*.whl"))
     if not wheels:
         return "no wheels in .whl/: using the installed packages"
+    if sys.version_info[:2] != WHEELS_PYTHON:  # bench/gpu_wheels.sh fetches them for the GPU machine's Python
+        return f"the wheels in .whl/ are for Python {'.'.join(map(str, WHEELS_PYTHON))}: using the installed packages"
     command = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
                "--no-cache-dir", "--upgrade", "--target", str(SITE), *map(str, wheels)]  # fmt: skip
     subprocess.run(command, check=True)

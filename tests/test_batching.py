@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from common.errors import ModelError
-from tts.batching import BatchScheduler
+from tts.batching import MAX_BATCH_ITEMS, BatchScheduler
 
 
 def scheduler(run_batch, budget: int = 100, **options) -> BatchScheduler:
@@ -125,7 +125,12 @@ def f5(tiny_volume):
     from worker.layout import VolumeLayout
 
     layout = VolumeLayout.on(tiny_volume)
-    return F5Synthesizer.load(layout.f5_dir("F5TTS_v1_Base"), layout.vocos_dir, Runtime("cpu", "float32", "torch"))
+    synthesizer = F5Synthesizer.load(
+        layout.f5_dir("F5TTS_v1_Base"), layout.vocos_dir, Runtime("cpu", "float32", "torch")
+    )
+    assert synthesizer.scheduler.max_items == 1  # no batching on the CPU, where it only costs
+    synthesizer.scheduler.max_items = MAX_BATCH_ITEMS  # what a GPU gets: the code under test is the same
+    return synthesizer
 
 
 def voice(seed: int):
@@ -175,7 +180,7 @@ def test_a_long_jobs_chunks_give_the_same_samples_batched_or_one_by_one(f5):
     try:
         one_by_one = f5.synthesize(text, voice(7), options)
     finally:
-        f5.scheduler.max_items = 64
+        f5.scheduler.max_items = MAX_BATCH_ITEMS
     assert len(batched.chunks) > 3 and max(batch_sizes) > 1
     np.testing.assert_allclose(batched.samples, one_by_one.samples, atol=1e-5, rtol=0)
 

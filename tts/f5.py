@@ -31,7 +31,7 @@ from common.dsp import TARGET_RMS  # F5 raises quieter references to this loudne
 from common.errors import ModelError
 from common.gpu import free_gpu_cache, is_out_of_memory
 from tts import ChunkSpan, Speech, SynthesisOptions
-from tts.batching import OUT_OF_MEMORY_ADVICE, BatchScheduler
+from tts.batching import MAX_BATCH_ITEMS, OUT_OF_MEMORY_ADVICE, BatchScheduler
 from tts.chunking import chunk_text
 from tts.runtime import Runtime, batch_budget
 from voice import ReferenceVoice
@@ -88,8 +88,14 @@ class F5Synthesizer:
         self._device = device
         self.name = name
         # The only caller of the model: it batches the chunks of every job in flight.
+        # On the CPU every call already uses all cores: batching only adds padding and the attention mask's cost
+        # (a 5,000-character job took 0.6× as fast batched here: BENCHMARKS.md), so chunks go one per call there.
         self.scheduler: BatchScheduler[ChunkRequest, np.ndarray] = BatchScheduler(
-            self._generate_batch, cost=ChunkRequest.cost, key=ChunkRequest.batch_key, budget=budget
+            self._generate_batch,
+            cost=ChunkRequest.cost,
+            key=ChunkRequest.batch_key,
+            budget=budget,
+            max_items=1 if device == "cpu" else MAX_BATCH_ITEMS,
         )
 
     def speaks(self, language: str) -> bool:
