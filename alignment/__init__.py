@@ -14,7 +14,10 @@ from typing import Protocol, cast
 
 import numpy as np
 
+from common.errors import InternalError
+
 __all__ = [
+    "MAX_SPAN_S",
     "AlignedChar",
     "AlignedWord",
     "Aligner",
@@ -23,6 +26,11 @@ __all__ = [
     "fill_missing_times",
     "spans_to_align",
 ]
+
+
+# The longest span an aligner takes: its model and its CTC path grow with the span (frames × characters), so an
+# engine's chunks stay under it (F5-TTS's window is 87 s; eSpeak NG cuts its speech at words).
+MAX_SPAN_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,15 @@ class Aligner(Protocol):
 
 
 def spans_to_align(spans: Sequence[TextSpan], rate_hz: int) -> Iterator[tuple[TextSpan, list[str], slice]]:
-    """Each span that has words, with its words and its samples' range at `rate_hz` (the aligner's rate)."""
+    """Each span that has words, with its words and its samples' range at `rate_hz` (the aligner's rate).
+
+    Raises InternalError for a span over MAX_SPAN_S: every engine cuts its speech shorter."""
     for span in spans:
+        if span.end_s - span.start_s > MAX_SPAN_S:
+            raise InternalError(
+                f"a span of {span.end_s - span.start_s:.0f} s reached the aligner, which takes at most "
+                f"{MAX_SPAN_S:.0f} s at a time; please report this"
+            )
         words = span.text.split()
         if words:
             yield span, words, slice(int(span.start_s * rate_hz), int(span.end_s * rate_hz))

@@ -58,7 +58,7 @@ def build_tiny_volume(
     _write_f5(layout.f5_dir(F5_MODEL_NAME), {} if full_size else TINY_F5_ARCH)
     _write_vocos(layout.vocos_dir, VOCOS_FULL if full_size else VOCOS_TINY)
     for language in languages:
-        _write_wav2vec2(layout.align_dir(language), full_size)
+        write_wav2vec2(layout.align_dir(language), full_size)
     if speech_recognition:
         build_tiny_faster_whisper(layout.asr_dir(ASR_MODEL_NAME), seed=seed)
     return layout
@@ -156,7 +156,7 @@ head:
     torch.save(vocos.state_dict(), vocos_dir / "pytorch_model.bin")
 
 
-def _write_wav2vec2(model_dir: Path, full_size: bool) -> None:
+def write_wav2vec2(model_dir: Path, full_size: bool) -> None:
     from transformers import (
         Wav2Vec2Config,
         Wav2Vec2CTCTokenizer,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -23,6 +24,7 @@ PARAMETER_RATE = 1
 EVENT_LIST_TERMINATED, EVENT_WORD = 0, 1
 DEFAULT_WORDS_PER_MINUTE = 175
 SILENCE_FRAME_S = 0.01
+CHUNK_MAX_S = 30.0  # its speech is cut at words into chunks this long, well under alignment.MAX_SPAN_S
 SILENCE_RMS = 300  # int16 units: quieter 10 ms frames at a word's tail are not part of the word
 
 
@@ -100,12 +102,10 @@ class EspeakSynthesizer:
         samples = pcm.astype(np.float32) / 32768.0
         duration_s = len(samples) / self.sample_rate_hz
         words = word_times(text, events, pcm, self.sample_rate_hz)
-        return Speech(
-            samples=samples,
-            sample_rate_hz=self.sample_rate_hz,
-            chunks=(ChunkSpan(text=" ".join(text.split()), start_sample=0, end_sample=len(samples)),),
-            word_times=tuple(words) if duration_s > 0 else None,
-        )
+        if duration_s == 0:
+            return Speech(samples, self.sample_rate_hz, (ChunkSpan(" ".join(text.split()), 0, 0),))
+        chunks = chunks_at_words(words, len(samples), self.sample_rate_hz, CHUNK_MAX_S)
+        return Speech(samples=samples, sample_rate_hz=self.sample_rate_hz, chunks=chunks, word_times=tuple(words))
 
     def _collect(self, wave: ctypes.Array, count: int, events: ctypes.Array) -> int:
         if count > 0:
@@ -117,6 +117,26 @@ class EspeakSynthesizer:
                 self._words.append((event.text_position - 1, event.sample))
             index += 1
         return 0
+
+
+def chunks_at_words(
+    words: Sequence[AlignedWord], sample_count: int, rate_hz: int, max_s: float
+) -> tuple[ChunkSpan, ...]:
+    """The speech as chunks of whole words, each at most about `max_s` long (a word is never cut), so an aligner
+    gets bounded spans however long the text. A cut lies in the middle of the gap between two words."""
+    chunks: list[ChunkSpan] = []
+    start = 0
+    held: list[str] = []
+    for word, following in zip(words, [*words[1:], None], strict=True):
+        held.append(word.text)
+        if following is not None and following.end_s - start / rate_hz > max_s:
+            # In the gap between the two words, but no further than max_s from the chunk's start.
+            middle_s = min((word.end_s + following.start_s) / 2, start / rate_hz + max_s)
+            cut = max(start, round(max(word.end_s, middle_s) * rate_hz))
+            chunks.append(ChunkSpan(" ".join(held), start, cut))
+            start, held = cut, []
+    chunks.append(ChunkSpan(" ".join(held), start, sample_count))
+    return tuple(chunks)
 
 
 def word_times(text: str, events: list[tuple[int, int]], pcm: np.ndarray, rate_hz: int) -> list[AlignedWord]:

@@ -14,6 +14,7 @@ languages get plain numbers spelled by num2words where it knows the language, an
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,10 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 LEADING = re.compile(r"^[\"'“‘(\[«¡¿]+")
 TRAILING = re.compile(r"[\"'”’)\]».,;:!?…]+$")
 NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
+# Longer spoken words (a pasted hash or URL, a long run of Chinese without spaces) are said in pieces of at most
+# this many UTF-8 bytes, so that no chunk of text outgrows a speech model's window: about 13 s of speech.
+MAX_WORD_BYTES = 200
+PIECE_ENDS = frozenset(".!?,;:。！？，；：、…")  # a piece ends after the last of these that fits, if any
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,37 @@ class TextMap:
             spoken += part.spoken
         return cls(written=tuple(written), spoken=tuple(spoken), written_of=tuple(owners))
 
+    def with_words_at_most(self, max_bytes: int = MAX_WORD_BYTES) -> TextMap:
+        """This map with each spoken word over `max_bytes` cut into pieces that all stand for the same written word
+        (so the subtitles still show it whole): after punctuation where there is some, else between characters
+        (never before a combining mark)."""
+        spoken: list[str] = []
+        owners: list[int] = []
+        for word, owner in zip(self.spoken, self.written_of, strict=True):
+            pieces = _pieces(word, max_bytes)
+            spoken += pieces
+            owners += [owner] * len(pieces)
+        return TextMap(written=self.written, spoken=tuple(spoken), written_of=tuple(owners))
+
     def written_words(self, spoken: Sequence[AlignedWord]) -> list[AlignedWord]:
         """The user's words, each timed from the first to the last spoken word that stands for it."""
         groups: list[list[AlignedWord]] = [[] for _ in self.written]
         for word, owner in zip(spoken, self.written_of, strict=True):
             groups[owner].append(word)
         return [_written_word(text, parts) for text, parts in zip(self.written, groups, strict=True)]
+
+
+def _pieces(word: str, max_bytes: int) -> list[str]:
+    pieces: list[str] = []
+    rest = word
+    while len(rest.encode("utf-8")) > max_bytes:
+        fits = len(rest.encode("utf-8")[:max_bytes].decode("utf-8", "ignore"))
+        cut = max((i + 1 for i in range(fits) if rest[i] in PIECE_ENDS), default=fits)
+        while cut > 1 and unicodedata.category(rest[cut]).startswith("M"):  # a mark stays with its letter
+            cut -= 1
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    return [*pieces, rest]
 
 
 def _written_word(text: str, parts: list[AlignedWord]) -> AlignedWord:
