@@ -24,7 +24,7 @@ log = logging.getLogger("worker")
 
 def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The RunPod handler for a loaded pipeline."""
-    from common.errors import WorkerError
+    from common.errors import DeviceFailure, WorkerError
     from worker.contract import parse_job
 
     def handle(job: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +32,10 @@ def make_handler(pipeline: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         try:
             request = parse_job(job.get("input"))
             result: dict[str, Any] = pipeline.handle(request, job_id, progress_reporter(job))
+        except DeviceFailure as error:
+            # The device is unusable: RunPod stops this worker after the job (`refresh_worker`) and starts a fresh one.
+            log.error("job %s failed: %s; asking for a fresh worker", job_id, error.message)
+            return {"error": str(error), "refresh_worker": True}
         except WorkerError as error:
             # The message can quote the caller's input (an unknown field's name): the log gets the code and field.
             log.warning("job %s failed: %s (%s)", job_id, error.code, getattr(error, "field", "-"))

@@ -4,6 +4,7 @@
     ├── InvalidInput            the job is malformed: a field is missing, of the wrong type or out of range
     ├── VoiceError              the reference voice cannot be fetched or decoded
     ├── ModelError              a model failed (out of memory, missing weights, an alignment that cannot run)
+    │   └── DeviceFailure       the GPU failed in a way that leaves it unusable: the worker asks to be replaced
     ├── StorageError            results could not be written to the bucket or the output folder
     ├── InternalError           a bug: anything else, reported without a traceback to the caller
     └── SettingsError           a setting is missing, malformed or contradicts another (start-up only)
@@ -42,6 +43,11 @@ class VoiceError(WorkerError):
 
 class ModelError(WorkerError):
     code = "model_error"
+
+
+class DeviceFailure(ModelError):
+    """A sticky GPU error (a device-side assert, an illegal memory access): every later call on this device fails
+    too, so the handler answers this job and asks RunPod for a fresh worker."""
 
 
 class StorageError(WorkerError):

@@ -24,17 +24,13 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from common.errors import ModelError
-from common.gpu import free_gpu_cache, is_out_of_memory
+from common.gpu import OUT_OF_MEMORY_ADVICE, free_gpu_cache, is_out_of_memory, is_sticky_device_error
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 MAX_BATCH_ITEMS = 64
-OUT_OF_MEMORY_ADVICE = (
-    "the GPU ran out of memory for this job; retry it, and if it happens again lower the worker's "
-    "WORKER_CONCURRENCY (jobs in flight share the GPU)"
-)
 _callers = itertools.count()
 
 
@@ -167,6 +163,10 @@ class BatchScheduler(Generic[Item, Result]):
             request.future.set_result(result)
 
     def _failed(self, batch: list[_Request[Item, Result]], error: BaseException) -> None:
+        if is_sticky_device_error(error):  # nothing will run on this device again: no item is retried
+            for request in batch:
+                request.future.set_exception(error)
+            return
         out_of_memory = is_out_of_memory(error)
         if out_of_memory:
             free_gpu_cache()

@@ -28,10 +28,10 @@ from typing import Any, cast
 import numpy as np
 
 from common.dsp import TARGET_RMS  # F5 raises quieter references to this loudness and scales the output back
-from common.errors import ModelError
-from common.gpu import free_gpu_cache, is_out_of_memory
+from common.errors import InvalidInput
+from alignment import MAX_SPAN_S
 from tts import ChunkSpan, Speech, SynthesisOptions
-from tts.batching import MAX_BATCH_ITEMS, OUT_OF_MEMORY_ADVICE, BatchScheduler
+from tts.batching import MAX_BATCH_ITEMS, BatchScheduler
 from tts.chunking import chunk_text
 from tts.runtime import Runtime, batch_budget
 from voice import ReferenceVoice
@@ -87,6 +87,7 @@ class F5Synthesizer:
         self._vocoder = vocoder
         self._device = device
         self.name = name
+        self._window_frames = window_frames(model)
         # The only caller of the model: it batches the chunks of every job in flight.
         # On the CPU every call already uses all cores: batching only adds padding and the attention mask's cost
         # (a 5,000-character job took 0.6× as fast batched here: BENCHMARKS.md), so chunks go one per call there.
@@ -166,16 +167,11 @@ class F5Synthesizer:
         if voice.sample_rate_hz != SAMPLE_RATE_HZ:
             raise ValueError(f"reference voice must be decoded at {SAMPLE_RATE_HZ} Hz")
         chunks = chunk_text(text, self._chunk_budget_bytes(voice, options.speed))
-        try:
-            reference = self.reference(voice)  # once per job, on the device
-        except Exception as error:
-            if not is_out_of_memory(error):
-                raise
-            free_gpu_cache()
-            raise ModelError(OUT_OF_MEMORY_ADVICE) from None
+        reference = self.reference(voice)  # once per job, on the device
         requests = [
             ChunkRequest.of(reference, chunk, options, chunk_seed(options.seed, i)) for i, chunk in enumerate(chunks)
         ]
+        self._check_window(requests)
         pieces = self.scheduler.run(requests)
         samples, spans = join_chunks(pieces, chunks, int(options.cross_fade_s * SAMPLE_RATE_HZ))
         return Speech(samples=samples, sample_rate_hz=SAMPLE_RATE_HZ, chunks=spans)
@@ -183,6 +179,19 @@ class F5Synthesizer:
     def close(self) -> None:
         """Stop the model's thread, so the model can be freed (the worker itself never needs to)."""
         self.scheduler.close()
+
+    def _check_window(self, requests: Sequence[ChunkRequest]) -> None:
+        """Refuse a chunk that would outgrow the model's window: F5 fails on it deep inside the transformer."""
+        longest = max(request.window for request in requests)
+        if longest > self._window_frames:
+            frames_per_s = SAMPLE_RATE_HZ / HOP_LENGTH
+            raise InvalidInput(
+                "text",
+                f"with this reference voice one part of the text needs {longest / frames_per_s:.0f} s of audio in "
+                f"one window, over F5-TTS's {self._window_frames / frames_per_s:.0f} s. Give voice.text the clip's "
+                "whole transcript (a transcript much shorter than what the clip says stretches every word), or "
+                "raise tts.speed",
+            )
 
     def reference(self, voice: ReferenceVoice) -> F5Reference:
         """The reference as F5 conditions on it, its mel frames computed once for all of a job's chunks."""
@@ -272,12 +281,27 @@ class ChunkRequest:
             sway_sampling_coef=options.sway_sampling_coef,
         )
 
+    @property
+    def window(self) -> int:
+        """The frames the model's window holds for this chunk: as CFM.sample sizes it, at least one per token."""
+        return max(self.total_frames, len(self.text) + 1)
+
     def cost(self) -> int:
         """Attention's work and memory grow with the square of the frames in the window."""
-        return max(self.total_frames, len(self.text) + 1) ** 2
+        return self.window**2
 
     def batch_key(self) -> Hashable:
         return (self.steps, self.cfg_strength, self.sway_sampling_coef)
+
+
+def window_frames(model: Any) -> int:
+    """The most mel frames (reference + generated) one window may hold: the text embedding's positions where it
+    has them (8,192 frames, about 87 s, in F5's v1 configs), and never more than an aligner takes at once."""
+    aligner_limit = int(MAX_SPAN_S * SAMPLE_RATE_HZ / HOP_LENGTH)
+    text_embed = model.transformer.text_embed
+    if text_embed.extra_modeling:
+        return min(int(text_embed.precompute_max_pos), aligner_limit)
+    return aligner_limit
 
 
 def chunk_seed(job_seed: int, chunk_index: int) -> int:

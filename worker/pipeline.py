@@ -7,6 +7,7 @@ temporary folder that is removed when the job ends, whether it succeeded or not.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,12 +17,14 @@ from typing import Any
 from alignment import AlignedWord, Aligner, TextSpan, alignment_warnings
 from alignment.policy import ENGINE, clip_align
 from audio import write_audio
+from common.errors import DeviceFailure
+from common.gpu import as_gpu_failure, free_gpu_cache
 from storage import Storage, put_files
 from storage.local import LocalStorage
 from subtitles import CONTENT_TYPES, ENCODINGS, SubtitleFormat, TimedWord, render_formats
 from tts import Speech, SpeechSynthesizer
 from tts.dsp import concatenate, without_long_pauses
-from tts.normalize import TextMap, as_written, normalize
+from tts.normalize import MAX_WORD_BYTES, TextMap, as_written, normalize
 from voice import AlignFn, ReferenceVoice, VoiceSource
 from voice.fetch import AddressPolicy
 from voice.library import VoiceLibrary
@@ -30,6 +33,8 @@ from worker.contract import Job, ModelNames, SynthesisJob, SynthesisResult, Voic
 from worker.plan import Plan
 from worker.progress import ProgressReporter, StageClock
 from worker.settings import Settings
+
+log = logging.getLogger(__name__)
 
 STAGES = ("voice", "tts", "alignment", "subtitles", "audio", "storage")
 
@@ -67,12 +72,23 @@ class Pipeline:
             library=VoiceLibrary(storage if settings.s3 is not None else LocalStorage(settings.layout.app_dir)),
             transcriber=models.transcriber,
             transcript_cache_dir=settings.layout.transcripts_dir,
+            transcript_cache_max_bytes=settings.cache_max_bytes,
         )
         return cls(models.engines, models.aligners, storage, voices=voices, default_engine=settings.default_engine)
 
     def handle(self, job: Job, job_id: str, report: ProgressReporter) -> dict[str, Any]:
-        """Any job, by its action."""
-        return ACTIONS[type(job)](self, job, job_id, report)
+        """Any job, by its action. A GPU failure in any stage (out of memory, a sticky CUDA error) becomes the job's
+        ModelError; the memory the failed call held is given back once its frames are gone."""
+        try:
+            return ACTIONS[type(job)](self, job, job_id, report)
+        except Exception as error:
+            failure = as_gpu_failure(error)
+            if failure is None:
+                raise
+            log.warning("job %s: %s", job_id, failure.message)
+        if not isinstance(failure, DeviceFailure):  # a failed device would only fail again
+            free_gpu_cache()
+        raise failure
 
     def run(self, job: SynthesisJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         """A synthesis job: the take, its word timings and subtitles, stored; the result for the caller."""
@@ -144,6 +160,7 @@ class Pipeline:
         parts, maps = [], []
         for segment, engine in zip(plan.segments, engines, strict=True):
             text_map = normalize(segment.text, plan.language) if segment.normalize_text else as_written(segment.text)
+            text_map = text_map.with_words_at_most(MAX_WORD_BYTES)
             voice = voices.get(segment.voice) if segment.voice is not None else None
             speech = engine.synthesize(text_map.spoken_text, voice, segment.options).check_covers(text_map.spoken_text)
             parts.append(without_long_pauses(speech, segment.max_pause_s) if segment.remove_silence else speech)
