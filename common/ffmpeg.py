@@ -3,11 +3,16 @@
 ffprobe looks at a file before ffmpeg decodes it, so a non-audio file or a two-hour clip is refused from its
 header instead of being decoded into memory. Files that cannot be read raise `UnreadableAudio`, whose message
 completes a sentence about the file ("the voice clip " + message), so each caller words its own error.
+
+Clips are untrusted bytes: ffmpeg reads them only through the file and pipe protocols and only with the demuxers
+of the audio containers in `CLIP_DEMUXERS`. A playlist (HLS) or a concat list would otherwise make ffmpeg open
+the files or URLs it names. An encoder that fails or hangs is a ModelError quoting what ffmpeg said.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +20,15 @@ from typing import Literal
 
 import numpy as np
 
+from common.errors import ModelError
+
 AudioFormat = Literal["wav", "mp3", "flac", "ogg", "opus"]
 FFMPEG_TIMEOUT_S = 120
+# The demuxers a clip may be read with (ffmpeg's names: mov reads mp4 and m4a, matroska reads webm).
+CLIP_DEMUXERS = ("wav", "mp3", "flac", "ogg", "mov", "mp4", "m4a", "matroska", "webm")
+CLIP_CONTAINERS = "wav, mp3, flac, ogg/opus, m4a/mp4/mov or webm/mkv"
+_ADDRESS = re.compile(r"^\[\w+ @ 0x[0-9a-f]+\] ")
+UNTRUSTED_INPUT = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(CLIP_DEMUXERS)]
 # ffmpeg encoder and container per output format.
 ENCODERS: dict[str, list[str]] = {
     "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
@@ -27,6 +39,8 @@ ENCODERS: dict[str, list[str]] = {
 }
 # libopus accepts only these rates; other requested rates are encoded at 48 kHz, as every opus decoder plays it.
 OPUS_RATES_HZ = (8000, 12000, 16000, 24000, 48000)
+# MPEG audio has only these rates; another requested rate is encoded at the next one up (ffmpeg would refuse it).
+MP3_RATES_HZ = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg"}
 
 
@@ -45,15 +59,17 @@ class AudioProbe:
 def probe(path: Path) -> AudioProbe:
     """Read the first audio stream's header. Raises UnreadableAudio if there is no decodable audio stream."""
     command = [
-        "ffprobe", "-v", "error", "-select_streams", "a:0",
+        "ffprobe", "-v", "error", *UNTRUSTED_INPUT, "-select_streams", "a:0",
         "-show_entries", "stream=codec_name,sample_rate,channels,duration:format=duration",
         "-of", "json", str(path),
     ]  # fmt: skip
-    completed = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    completed = _read(command, "probed")
+    if b"not on whitelist" in completed.stderr:
+        raise UnreadableAudio(f"is not in an audio container the worker reads ({CLIP_CONTAINERS})")
     info = json.loads(completed.stdout or b"{}") if completed.returncode == 0 else {}
     streams = info.get("streams") or []
     if not streams:
-        raise UnreadableAudio("is not audio that ffmpeg can read (wav, mp3, flac, ogg, m4a)")
+        raise UnreadableAudio(f"is not audio that ffmpeg can read ({CLIP_CONTAINERS})")
     stream = streams[0]
     duration = stream.get("duration") or info.get("format", {}).get("duration")
     try:
@@ -70,12 +86,12 @@ def probe(path: Path) -> AudioProbe:
 def decode_mono(path: Path, sample_rate_hz: int, max_duration_s: float) -> np.ndarray:
     """Decode to mono float32 at `sample_rate_hz`, reading at most `max_duration_s` of audio."""
     command = [
-        "ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-t", f"{max_duration_s:.3f}",
+        "ffmpeg", "-nostdin", "-v", "error", *UNTRUSTED_INPUT, "-i", str(path), "-t", f"{max_duration_s:.3f}",
         "-ac", "1", "-ar", str(sample_rate_hz), "-f", "f32le", "-",
     ]  # fmt: skip
-    completed = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    completed = _read(command, "decoded")
     if completed.returncode != 0:
-        raise UnreadableAudio("could not be decoded: " + _last_line(completed.stderr))
+        raise UnreadableAudio("could not be decoded: " + _what_ffmpeg_said(completed.stderr))
     return np.frombuffer(completed.stdout, dtype=np.float32).copy()
 
 
@@ -84,6 +100,8 @@ def output_rate_hz(audio_format: AudioFormat, requested_hz: int | None, source_h
     rate = requested_hz or source_hz
     if audio_format == "opus" and rate not in OPUS_RATES_HZ:
         return 48000
+    if audio_format == "mp3" and rate not in MP3_RATES_HZ:
+        return next((allowed for allowed in MP3_RATES_HZ if allowed > rate), MP3_RATES_HZ[-1])
     return rate
 
 
@@ -94,9 +112,7 @@ def encode(samples: np.ndarray, sample_rate_hz: int, path: Path, audio_format: A
         "-ar", str(out_rate_hz), *ENCODERS[audio_format], str(path),
     ]  # fmt: skip
     pcm = np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32).tobytes()
-    completed = subprocess.run(command, input=pcm, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
-    if completed.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not encode {audio_format}: {_last_line(completed.stderr)}")
+    _write(command, pcm, f"the {audio_format} encoder")
 
 
 def encode_exact(samples: np.ndarray, sample_rate_hz: int, path: Path) -> None:
@@ -106,11 +122,32 @@ def encode_exact(samples: np.ndarray, sample_rate_hz: int, path: Path) -> None:
         "-c:a", "pcm_f32le", "-f", "wav", str(path),
     ]  # fmt: skip
     pcm = np.ascontiguousarray(samples, dtype=np.float32).tobytes()
-    completed = subprocess.run(command, input=pcm, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    _write(command, pcm, "the float WAV writer")
+
+
+def _read(command: list[str], done: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ffprobe or ffmpeg on a clip; one that takes too long is a clip that cannot be read."""
+    try:
+        return subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise UnreadableAudio(f"could not be {done} within {FFMPEG_TIMEOUT_S} s") from None
+
+
+def _write(command: list[str], pcm: bytes, writer: str) -> None:
+    """Run an ffmpeg that writes the job's audio; raises ModelError if it fails or hangs."""
+    try:
+        completed = subprocess.run(command, input=pcm, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise ModelError(f"{writer} (ffmpeg) did not finish within {FFMPEG_TIMEOUT_S} s") from None
     if completed.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not write a float WAV: {_last_line(completed.stderr)}")
+        raise ModelError(f"{writer} (ffmpeg) failed: {_what_ffmpeg_said(completed.stderr)}")
 
 
-def _last_line(stderr: bytes) -> str:
-    lines = stderr.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else "no details from ffmpeg"
+def _what_ffmpeg_said(stderr: bytes) -> str:
+    """What ffmpeg said: its first error (the cause, e.g. "Specified sample rate 9000 is not supported"), and its
+    last if that differs, without the component's memory address."""
+    lines = [_ADDRESS.sub("", line).strip() for line in stderr.decode("utf-8", "replace").strip().splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return "no details from ffmpeg"
+    return lines[0] if len(lines) == 1 else f"{lines[0]} ({lines[-1]})"
