@@ -7,12 +7,14 @@ presigned (at most S3's 7 days) or, with a public base URL (R2's public domain, 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from common.errors import StorageError
-from storage import PRESIGN_MAX_S, StoredObject
+from storage import PRESIGN_MAX_S, ObjectTooLarge, SmallObject, StoredObject
 from storage.config import S3Config
 from storage.hashing import sha256_file
 
@@ -21,6 +23,7 @@ READ_TIMEOUT_S = 60
 MAX_ATTEMPTS = 3  # standard retry mode: the first try plus two retries, with backoff
 MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024
 MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 
 
 class S3Storage:
@@ -82,17 +85,59 @@ class S3Storage:
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         self._call("upload of", key, "put_object", Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
+    def put_folder(self, folder: str, objects: Sequence[SmallObject]) -> None:
+        """One object after another, in the order given: S3 has no rename, so the last one marks the set complete
+        (a reader that finds it finds the others); nothing else under the folder is touched."""
+        for item in objects:
+            self.put_bytes(f"{folder}/{item.name}", item.data, item.content_type)
+
     def get_bytes(self, key: str) -> bytes | None:
+        response = self._object_call("download of", key, "get_object")
+        if response is None:
+            return None
+        body: bytes = response["Body"].read()
+        return body
+
+    def download(self, key: str, destination: Path, max_bytes: int) -> bool:
+        from botocore.exceptions import BotoCoreError
+
+        head = self._object_call("size of", key, "head_object")
+        if head is None:
+            return False
+        if int(head.get("ContentLength", 0)) > max_bytes:
+            raise ObjectTooLarge(int(head["ContentLength"]))
+        response = self._object_call("download of", key, "get_object")
+        if response is None:  # deleted since its size was asked
+            return False
+        written = 0
+        with contextlib.closing(response["Body"]) as body:  # a body left half read never goes back to the pool
+            try:
+                with destination.open("wb") as file:
+                    for piece in body.iter_chunks(DOWNLOAD_CHUNK_BYTES):
+                        written += len(piece)
+                        if written > max_bytes:  # replaced by a larger object since its size was asked
+                            raise ObjectTooLarge(written)
+                        file.write(piece)
+            except (BotoCoreError, OSError) as error:  # the connection dropped or stalled while reading the body
+                destination.unlink(missing_ok=True)
+                raise StorageError(
+                    f"download of {key} from bucket {self.bucket} failed while reading: {_describe(error)}"
+                ) from None
+            except ObjectTooLarge:
+                destination.unlink(missing_ok=True)
+                raise
+        return True
+
+    def _object_call(self, what: str, key: str, operation: str) -> dict | None:
+        """`operation` on the object `key`; None if there is no such object."""
         from botocore.exceptions import ClientError
 
         try:
-            response = self._call("download of", key, "get_object", Bucket=self.bucket, Key=key, raw_errors=True)
+            return self._call(what, key, operation, Bucket=self.bucket, Key=key, raw_errors=True)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return None
-            raise StorageError(f"download of {key} from bucket {self.bucket} failed: {_describe(error)}") from None
-        body: bytes = response["Body"].read()
-        return body
+            raise StorageError(f"{what} {key} in bucket {self.bucket} failed: {_describe(error)}") from None
 
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []

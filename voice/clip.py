@@ -14,7 +14,7 @@ import numpy as np
 
 from common import ffmpeg
 from common.errors import InvalidInput, VoiceError
-from storage import Storage
+from storage import ObjectTooLarge, Storage
 from voice import ReferenceVoice, VoiceSource
 from voice.fetch import PUBLIC_ONLY, AddressPolicy, FetchFailed, FetchRefused, fetch_to_file
 
@@ -35,12 +35,12 @@ def fetch_clip(
     elif source.s3_key:
         if bucket is None or not bucket.caller_keys:
             raise InvalidInput(f"{field}.s3_key", "this worker has no S3 bucket configured; send base64 or url")
-        data = bucket.get_bytes(source.s3_key)
-        if data is None:
+        try:
+            found = bucket.download(source.s3_key, clip_path, MAX_VOICE_BYTES)
+        except ObjectTooLarge:
+            raise VoiceError(f"{field}.s3_key is larger than {MAX_VOICE_BYTES // 2**20} MiB") from None
+        if not found:
             raise VoiceError(f"{field}.s3_key {source.s3_key!r} is not in the bucket")
-        if len(data) > MAX_VOICE_BYTES:
-            raise VoiceError(f"{field}.s3_key is larger than {MAX_VOICE_BYTES // 2**20} MiB")
-        clip_path.write_bytes(data)
     elif source.url:
         try:
             fetch_to_file(source.url, clip_path, MAX_VOICE_BYTES, url_policy)
