@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 import socket
 import threading
@@ -17,7 +18,7 @@ from storage import object_key
 from tests.conftest import s3_env, worker_env
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, run_worker_on_queue
 from voice.fetch import AddressPolicy, FetchRefused, fetch_to_file
-from worker.logs import Redactor
+from worker.logs import RedactingStream, Redactor
 
 CAP_BYTES = 1024 * 1024
 
@@ -199,6 +200,33 @@ def test_the_redactor_removes_signatures_credentials_secrets_and_clips():
     assert "beef" not in redact("Signature:\n" + "beef" * 16)
     assert "s3cr3t-value-123" not in line and "abc.def" not in line and "QUJD" * 10 not in line
     assert "X-Amz-Expires=60" in line
+
+
+def test_a_secret_split_across_two_writes_is_still_redacted(tmp_path):
+    with (tmp_path / "log").open("w") as target:
+        stream = RedactingStream(target, Redactor(["s3cr3t-value-123"]))
+        stream.write("key s3cr3t-")
+        stream.write("value-123 and a clip ")
+        stream.write("QUJD" * 40)  # 160 characters: each half is below the base64 run's length on its own
+        stream.write("QUJD" * 40 + "\n")
+        stream.flush()
+        assert (stream.fileno(), stream.encoding, stream.buffer) == (target.fileno(), target.encoding, target.buffer)
+        assert not stream.isatty()
+    line = (tmp_path / "log").read_text()
+    assert line == "key [redacted] and a clip [320 base64 characters]\n"
+
+
+def test_a_partial_line_is_redacted_when_flushed_or_closed():
+    target = io.StringIO()
+    stream = RedactingStream(target, Redactor(["s3cr3t-value-123"]))
+    stream.write("progress s3cr3t-")
+    assert target.getvalue() == ""  # held until its line is complete
+    stream.write("value-123")
+    stream.flush()
+    assert target.getvalue() == "progress [redacted]"
+    stream.write(" then sig=abc")
+    stream.close()
+    assert target.getvalue() == "progress [redacted] then sig=[redacted]"
 
 
 @pytest.mark.slow

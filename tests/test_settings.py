@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+import worker.settings
 from common.errors import SettingsError
-from worker.settings import KNOWN_VARIABLES, Settings
+from worker.settings import KNOWN_VARIABLES, Settings, runpod_volume_mounted
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_without_a_volume_or_bucket_the_worker_uses_local_folders():
-    settings = Settings.from_env({})
+    settings = Settings.from_env({}, volume_mounted=False)
     assert settings.volume_dir == Path(".volume")
     assert settings.output_dir == settings.layout.outputs_dir
     assert settings.s3 is None
@@ -24,6 +25,28 @@ def test_without_a_volume_or_bucket_the_worker_uses_local_folders():
 def test_runpods_network_volume_is_the_default_volume_where_it_is_mounted():
     assert Settings.from_env({}, volume_mounted=True).volume_dir == Path("/runpod-volume")
     assert Settings.from_env({"WORKER_VOLUME": "/data"}, volume_mounted=True).volume_dir == Path("/data")
+
+
+def test_runpods_network_volume_counts_as_mounted_only_where_its_folder_exists(tmp_path, monkeypatch):
+    monkeypatch.setattr(worker.settings, "RUNPOD_VOLUME", tmp_path / "runpod-volume")
+    assert not runpod_volume_mounted()
+    (tmp_path / "runpod-volume").mkdir()
+    assert runpod_volume_mounted()
+
+
+def test_the_cache_bound_is_2048_mib_unless_set():
+    assert Settings.from_env({}).cache_max_bytes == 2048 * 2**20
+    assert Settings.from_env({"WORKER_CACHE_MAX_MB": "300"}).cache_max_bytes == 300 * 2**20
+    assert Settings.from_env({"WORKER_CACHE_MAX_MB": "300"}).unknown_variables == ()
+
+
+@pytest.mark.parametrize("output", ["{volume}", "{volume}/f5tts-worker", "/"])
+def test_an_output_folder_that_holds_the_workers_own_files_is_refused(tmp_path, output):
+    env = {"WORKER_VOLUME": str(tmp_path), "WORKER_OUTPUT_DIR": output.format(volume=tmp_path)}
+    with pytest.raises(SettingsError, match="WORKER_OUTPUT_DIR=.* holds the worker's own folder"):
+        Settings.from_env(env)
+    beside = Settings.from_env({**env, "WORKER_OUTPUT_DIR": str(tmp_path / "results")})
+    assert beside.output_dir == tmp_path / "results"
 
 
 def test_misspelt_variables_under_the_workers_prefixes_are_reported():
@@ -70,6 +93,9 @@ def test_runpods_bucket_variable_names_are_accepted():
         ({"WORKER_ASR_MODEL": "../up"}, "WORKER_ASR_MODEL='../up': use a faster-whisper size"),
         ({"WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY='0': use auto or a whole number from 1 to 64"),
         ({"WORKER_CONCURRENCY": "many"}, "WORKER_CONCURRENCY='many': use auto or a whole number from 1 to 64"),
+        ({"WORKER_CACHE_MAX_MB": "0"}, "WORKER_CACHE_MAX_MB='0': use a whole number of MiB from 1 to"),
+        ({"WORKER_CACHE_MAX_MB": "1.5"}, "WORKER_CACHE_MAX_MB='1.5': use a whole number of MiB"),
+        ({"WORKER_CACHE_MAX_MB": "2GB"}, "WORKER_CACHE_MAX_MB='2GB': use a whole number of MiB"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message(env, message):

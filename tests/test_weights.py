@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
 from worker.settings import Settings
 from worker.startup import load_models, missing_models
-from worker.weights import ModelSource, WeightsMissing, ensure_weights
+from worker.weights import Download, ModelSource, WeightsMissing, ensure_weights
 
 pytestmark = pytest.mark.slow
 
@@ -86,3 +87,76 @@ def test_a_fetch_that_fails_half_way_publishes_nothing(tiny_volume, tmp_path):
         ensure_weights(settings, SOURCE, flaky, offline=False)
     assert not settings.layout.f5_dir("F5TTS_v1_Base").exists()
     assert not list(settings.layout.models_dir.rglob(".tmp-*"))
+
+
+def test_two_workers_fetching_at_once_never_remove_the_folders_the_first_one_published(tmp_path):
+    settings = Settings.from_env(
+        {"WORKER_VOLUME": str(tmp_path / "volume"), "WORKER_DEVICE": "cpu", "WORKER_ASR_MODEL": "none"}
+    )
+    both_downloading = threading.Barrier(2, timeout=30)
+    first_published = threading.Event()
+
+    def hub(finish_after: threading.Event | None) -> Download:
+        """Serves any file; its first download waits until both workers are downloading (and `finish_after`)."""
+        started = threading.Event()
+
+        def download(repo: str, name: str, destination: Path) -> None:
+            if not started.is_set():
+                started.set()
+                both_downloading.wait()
+                if finish_after is not None:
+                    assert finish_after.wait(30)
+            destination.write_bytes(f"{repo}/{name}".encode() * 4096)
+
+        return download
+
+    outcomes: dict[str, list[Path] | BaseException] = {}
+
+    def fetch(worker: str, download: Download) -> None:
+        try:
+            outcomes[worker] = ensure_weights(settings, SOURCE, download, offline=False)
+        except BaseException as error:  # reported by the assertions below
+            outcomes[worker] = error
+
+    first = threading.Thread(target=fetch, args=("first", hub(None)))
+    second = threading.Thread(target=fetch, args=("second", hub(first_published)))
+    first.start()
+    second.start()
+    first.join(timeout=60)
+    published = outcomes["first"]
+    assert isinstance(published, list) and len(published) == 3, published  # F5, Vocos, alignment (no ASR)
+    expected = {path: path.read_bytes() for folder in published for path in folder.iterdir()}
+    folder_ids = {folder: folder.stat().st_ino for folder in published}
+
+    problems: list[str] = []
+    reads = 0
+    second_finished = threading.Event()
+
+    def read_throughout() -> None:
+        nonlocal reads
+        while not second_finished.is_set():
+            for path, data in expected.items():
+                try:
+                    if path.read_bytes() != data:
+                        problems.append(f"{path} changed")
+                except FileNotFoundError:
+                    problems.append(f"{path} missing")
+            reads += 1
+            if reads == 1:
+                first_published.set()  # the second worker finishes while this reader is busy
+
+    reader = threading.Thread(target=read_throughout)
+    reader.start()
+    second.join(timeout=60)
+    second_finished.set()
+    reader.join(timeout=60)
+
+    assert reads > 1
+    assert problems == []
+    assert {folder: folder.stat().st_ino for folder in published} == folder_ids  # the first copies stay in place
+    assert outcomes["second"] == []  # it found complete folders in place and discarded its own copy
+    assert missing_models(settings) == []
+    leftovers = [
+        path.name for path in settings.layout.models_dir.rglob("*") if path.name.startswith((".tmp-", ".trash-"))
+    ]
+    assert leftovers == []

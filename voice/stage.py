@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import InvalidInput, VoiceError
-from storage import Storage
+from storage import CACHE_MAX_MB_DEFAULT, Storage
 from voice import AlignFn, ReferenceVoice, TranscribeFn, Transcriber, VoiceSource
 from voice.clip import decode_clip, fetch_clip
 from voice.fetch import PUBLIC_ONLY, AddressPolicy
@@ -23,7 +23,8 @@ class VoiceStage:
     """Fetches, checks and prepares reference voices, and keeps the voice library.
 
     `bucket` is where `voice.s3_key` is read from (a storage whose keys callers can name); `library` holds saved
-    voices; `transcriber` makes transcripts for clips sent without one, cached in `transcript_cache_dir`.
+    voices; `transcriber` makes transcripts for clips sent without one, cached in `transcript_cache_dir` (oldest
+    evicted past `transcript_cache_max_bytes`).
     """
 
     def __init__(
@@ -34,12 +35,14 @@ class VoiceStage:
         library: VoiceLibrary | None = None,
         transcriber: Transcriber | None = None,
         transcript_cache_dir: Path | None = None,
+        transcript_cache_max_bytes: int = CACHE_MAX_MB_DEFAULT * 2**20,
     ) -> None:
         self.url_policy = url_policy
         self.bucket = bucket
         self.library = library
         self.transcriber = transcriber
         self.transcript_cache_dir = transcript_cache_dir or Path(tempfile.gettempdir()) / "f5tts-transcripts"
+        self.transcript_cache_max_bytes = transcript_cache_max_bytes
 
     def prepare(
         self,
@@ -94,7 +97,7 @@ class VoiceStage:
             return ClipTools(align=align)
         if language not in transcriber.languages:
             return ClipTools(align=align, transcribe=_refuse_language(language, field))
-        cache = TranscriptCache(self.transcript_cache_dir, transcriber.name)
+        cache = TranscriptCache(self.transcript_cache_dir, transcriber.name, self.transcript_cache_max_bytes)
         return ClipTools(align=align, transcribe=cached_transcriber(transcriber, cache, language))
 
     def _library(self, field: str) -> VoiceLibrary:

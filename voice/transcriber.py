@@ -2,7 +2,8 @@
 
 The model is a CTranslate2 folder on the volume (`models/asr/<name>/`). A transcript is made once per clip:
 `TranscriptCache` keeps it under the clip's hash on the volume, so the same clip sent again (or by another
-worker) is not transcribed again. Voices saved without a transcript get theirs at save time, stored with them.
+worker) is not transcribed again; the cache stays within a size, the oldest transcripts evicted first. Voices
+saved without a transcript get theirs at save time, stored with them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from storage import CACHE_MAX_MB_DEFAULT, folder_bound
 from voice import TranscribeFn, Transcriber
 
 log = logging.getLogger(__name__)
@@ -56,11 +58,13 @@ class WhisperTranscriber:
 
 
 class TranscriptCache:
-    """Transcripts by clip hash, as small files published with an atomic rename (many workers share them)."""
+    """Transcripts by clip hash, as small files published with an atomic rename (many workers share them), kept
+    within `max_bytes` (WORKER_CACHE_MAX_MB)."""
 
-    def __init__(self, directory: Path, model_name: str) -> None:
+    def __init__(self, directory: Path, model_name: str, max_bytes: int = CACHE_MAX_MB_DEFAULT * 2**20) -> None:
         self._directory = directory
         self._model_name = model_name
+        self._max_bytes = max_bytes
 
     def key(self, samples: np.ndarray, rate_hz: int, language: str | None) -> str:
         digest = hashlib.sha256(f"{self._model_name}|{rate_hz}|{language}|".encode())
@@ -79,6 +83,7 @@ class TranscriptCache:
             partial = self._directory / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
             partial.write_text(transcript, encoding="utf-8")
             partial.replace(self._directory / f"{key}.txt")
+            folder_bound(self._directory, self._max_bytes).written(self._directory / f"{key}.txt")
         except OSError as error:  # a full or read-only volume costs a transcription next time, nothing more
             log.warning("could not cache a transcript on the volume: %s", error.strerror)
 

@@ -11,6 +11,7 @@ import io
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable
 from typing import IO, Any, TextIO, cast
 
@@ -38,17 +39,31 @@ class Redactor:
 
 
 class RedactingStream(io.TextIOBase):
-    """A text stream that redacts each write before passing it on."""
+    """A text stream that redacts whole lines before passing them on.
+
+    Writers split lines at will (print writes the text and its newline separately; a library may write a URL in
+    pieces), so text is held until its line is complete: a secret split across two writes is still one match.
+    `flush()` and `close()` pass on a held partial line, redacted too.
+    """
 
     def __init__(self, target: TextIO, redact: Redactor) -> None:
         self._target = target
         self._redact = redact
+        self._partial_line = ""
+        self._lock = threading.RLock()  # threads share sys.stdout and sys.stderr; a signal handler may log mid-write
 
     def write(self, text: str) -> int:
-        self._target.write(self._redact(text))
+        with self._lock:
+            complete, newline, self._partial_line = (self._partial_line + text).rpartition("\n")
+            if newline:
+                self._target.write(self._redact(complete + newline))
         return len(text)
 
     def flush(self) -> None:
+        with self._lock:
+            if self._partial_line:
+                self._target.write(self._redact(self._partial_line))
+                self._partial_line = ""
         self._target.flush()
 
     def fileno(self) -> int:

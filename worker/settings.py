@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import SettingsError
+from storage import CACHE_MAX_MB_DEFAULT
 from storage.config import VARIABLES as S3_VARIABLES
 from storage.config import S3Config
 from worker.layout import VolumeLayout
@@ -24,8 +25,10 @@ CHECKED_PREFIXES = ("WORKER_", "S3_", "BUCKET_")
 WORKER_VARIABLES = (
     "WORKER_VOLUME", "WORKER_DEVICE", "WORKER_OUTPUT_DIR", "WORKER_LOG_LEVEL", "WORKER_URL_ALLOW_NETWORKS",
     "WORKER_ALIGN_LANGUAGES", "WORKER_PROFILE", "WORKER_ASR_MODEL", "WORKER_TTS_DTYPE", "WORKER_CONCURRENCY",
+    "WORKER_CACHE_MAX_MB",
 )  # fmt: skip
 MAX_CONCURRENCY = 64
+MAX_CACHE_MB = 1024 * 1024  # 1 TiB: anything larger is a typo
 # Read by the bootstrap (bootstrap/config.py), or set by it for the handler.
 BOOTSTRAP_VARIABLES = (
     "WORKER_PROJECT_DIR", "WORKER_SMOKE_IMPORTS", "WORKER_BUILD_LEASE", "WORKER_LEASE_HEARTBEAT_S",
@@ -50,6 +53,9 @@ class Settings:
     asr_model: str | None = "large-v3-turbo"  # faster-whisper model for clips without a transcript; None: off
     tts_dtype: str = "auto"  # auto | float32 | float16 | bfloat16 (tts.runtime)
     concurrency: int | None = None  # jobs one worker runs at once; None: chosen at start-up (worker.startup)
+    # Each folder the worker fills for itself (local results without a bucket, the transcript cache) stays
+    # within this size, oldest files evicted first (storage.FolderBound).
+    cache_max_bytes: int = CACHE_MAX_MB_DEFAULT * 2**20
     unknown_variables: tuple[str, ...] = field(default=(), compare=False)  # misspelt settings, for a warning
 
     @property
@@ -74,7 +80,7 @@ class Settings:
             volume_dir=volume_dir,
             device=device,
             f5_model=env.get("F5_MODEL", "F5TTS_v1_Base"),
-            output_dir=Path(env.get("WORKER_OUTPUT_DIR") or layout.outputs_dir),
+            output_dir=_output_dir(env.get("WORKER_OUTPUT_DIR"), layout),
             s3=S3Config.from_env(env),
             log_level=_log_level(env.get("WORKER_LOG_LEVEL", "INFO")),
             url_allow_networks=_networks(env.get("WORKER_URL_ALLOW_NETWORKS", "")),
@@ -83,6 +89,7 @@ class Settings:
             asr_model=_asr_model(env.get("WORKER_ASR_MODEL", "large-v3-turbo")),
             tts_dtype=_dtype(env.get("WORKER_TTS_DTYPE", "auto")),
             concurrency=_concurrency(env.get("WORKER_CONCURRENCY", "auto")),
+            cache_max_bytes=_cache_max_mb(env.get("WORKER_CACHE_MAX_MB", str(CACHE_MAX_MB_DEFAULT))) * 2**20,
             unknown_variables=unknown_variables(env),
         )
 
@@ -95,6 +102,21 @@ def runpod_volume_mounted() -> bool:
 def unknown_variables(env: Mapping[str, str]) -> tuple[str, ...]:
     """Variables with the worker's prefixes (WORKER_, S3_, BUCKET_) that no part of the worker reads."""
     return tuple(sorted(name for name in env if name.startswith(CHECKED_PREFIXES) and name not in KNOWN_VARIABLES))
+
+
+def _output_dir(value: str | None, layout: VolumeLayout) -> Path:
+    """Results go to a folder of their own: the oldest are evicted past WORKER_CACHE_MAX_MB, so it must not hold
+    the worker's environment, models or voices."""
+    if not value:
+        return layout.outputs_dir
+    folder = Path(value)
+    if layout.app_dir.resolve().is_relative_to(folder.resolve()):
+        raise SettingsError(
+            f"WORKER_OUTPUT_DIR={value!r} holds the worker's own folder {layout.app_dir} (environment, models, "
+            "voices), and old results are evicted from it: use a folder of its own, e.g. "
+            f"{layout.outputs_dir}"
+        )
+    return folder
 
 
 def _networks(value: str) -> str:
@@ -150,4 +172,10 @@ def _concurrency(value: str) -> int | None:
         return None
     if not value.strip().isdecimal() or not 1 <= int(value) <= MAX_CONCURRENCY:
         raise SettingsError(f"WORKER_CONCURRENCY={value!r}: use auto or a whole number from 1 to {MAX_CONCURRENCY}")
+    return int(value)
+
+
+def _cache_max_mb(value: str) -> int:
+    if not value.strip().isdecimal() or not 1 <= int(value) <= MAX_CACHE_MB:
+        raise SettingsError(f"WORKER_CACHE_MAX_MB={value!r}: use a whole number of MiB from 1 to {MAX_CACHE_MB}")
     return int(value)

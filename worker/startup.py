@@ -154,7 +154,7 @@ def _load_transcriber(settings: Settings, device: str, all_missing: list[Path]) 
 def open_storage(settings: Settings) -> Storage:
     if settings.s3 is None:
         log.info("start-up: no S3 bucket configured; results go to %s", settings.output_dir)
-        return LocalStorage(settings.output_dir)
+        return LocalStorage(settings.output_dir, max_bytes=settings.cache_max_bytes)
     log.info("start-up: results go to S3 bucket %s", settings.s3.bucket)
     return S3Storage.connect(settings.s3)
 

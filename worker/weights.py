@@ -3,7 +3,9 @@
     python -m worker.weights          (the bootstrap runs this inside the built environment)
 
 Each model is downloaded into a private temporary folder next to its place and renamed into place when
-complete, so a worker never loads a half-downloaded model and two workers fetching at once are both safe.
+complete, so a worker never loads a half-downloaded model. Of two workers fetching at once, the first to finish
+publishes; the other finds a complete folder in place and discards its own copy, so a published folder is never
+removed under a worker loading from it.
 With `HF_HUB_OFFLINE=1` (or no network) and a model missing, one error lists what is missing and how to put it
 there.
 """
@@ -143,8 +145,12 @@ def ensure_weights(settings: Settings, source: ModelSource, download: Download, 
         plan.append((layout.asr_dir(settings.asr_model), asr))
     published = []
     for folder, files in plan:
-        if any(path.is_relative_to(folder) for path in missing):
-            _publish_folder(folder, functools.partial(_fetch_all, files, download=download))
+        if not any(path.is_relative_to(folder) for path in missing):
+            continue
+        complete = functools.partial(_holds_all, files=files)
+        if complete(folder):  # another worker published it while this one fetched the folders before it
+            continue
+        if _publish_folder(folder, functools.partial(_fetch_all, files, download=download), complete):
             published.append(folder)
     return published
 
@@ -162,24 +168,56 @@ def _fetch_all(files: list[RepoFile], staging: Path, download: Download) -> None
                 raise FileNotFoundError(f"{file.repo} has none of {', '.join(file.names)}")
 
 
-def _publish_folder(folder: Path, fill: Callable[[Path], None]) -> None:
+def _holds_all(folder: Path, files: list[RepoFile]) -> bool:
+    """Whether `folder` holds every required file of the list: a folder a fetch published, or a complete copy."""
+    return all(
+        any((folder / (file.saved_as or Path(name).name)).is_file() for name in file.names)
+        for file in files
+        if file.required
+    )
+
+
+def _publish_folder(folder: Path, fill: Callable[[Path], None], complete: Callable[[Path], bool]) -> bool:
+    """Fill a private folder and rename it into place; whether this call's copy is the one published.
+
+    A complete folder in place is never removed, as other workers may be loading from it: the worker that finishes
+    second discards its own copy. Only an incomplete folder (a partial copy by hand) is moved aside first.
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}")
     staging.mkdir()
     try:
         fill(staging)
-        if folder.exists():  # an incomplete folder (no published model in it): replace it
-            trash = folder.with_name(f".trash-{folder.name}-{uuid.uuid4().hex[:8]}")
-            folder.rename(trash)
-            shutil.rmtree(trash, ignore_errors=True)
+        if complete(folder):
+            return False
+        _move_incomplete_aside(folder, complete)
         try:
-            staging.rename(folder)
+            staging.rename(folder)  # atomic: a reader sees no folder or a complete one
         except OSError:
-            if not folder.exists():
-                raise  # someone else published it first otherwise
+            if not complete(folder):
+                raise
+            return False  # another worker published it first: theirs stays
+        return True
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_incomplete_aside(folder: Path, complete: Callable[[Path], bool]) -> None:
+    """Remove the incomplete folder in the way, if any; one published in the meantime goes back into place."""
+    trash = folder.with_name(f".trash-{folder.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        folder.rename(trash)
+    except FileNotFoundError:
+        return
+    if complete(trash):
+        # Another worker published it between the check and the move: put it back, unless a copy is in place.
+        try:
+            trash.rename(folder)
+            return
+        except OSError:
+            pass
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def hub_download(repo: str, name_in_repo: str, destination: Path) -> None:
