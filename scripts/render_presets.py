@@ -25,6 +25,7 @@ PRESET_WORDS = [
 ]
 FRAME_AT_S = 2.0
 RESOLUTIONS = {"classic": (1280, 720), "shorts": (540, 960), "minimal": (1280, 720)}
+DOCS_FOLDER = ROOT / "docs" / "presets"
 
 
 def render_preset_png(name: str, destination: Path) -> None:
@@ -57,12 +58,20 @@ def render_preset_png(name: str, destination: Path) -> None:
         )
 
 
-def main() -> int:
-    out = ROOT / "docs" / "presets"
-    out.mkdir(parents=True, exist_ok=True)
+def render_presets(folder: Path) -> list[Path]:
+    """Render every preset to `folder`/<preset>.png, as the docs show them; return the pictures' paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pictures = []
     for name in PRESETS:
-        render_preset_png(name, out / f"{name}.png")
-        print(f"wrote {out / f'{name}.png'}")
+        picture = folder / f"{name}.png"
+        render_preset_png(name, picture)
+        pictures.append(picture)
+    return pictures
+
+
+def main() -> int:
+    for picture in render_presets(DOCS_FOLDER):
+        print(f"wrote {picture}")
     return 0
 
 

@@ -13,7 +13,7 @@ import pytest
 from common.errors import InvalidInput, VoiceError
 from tests.conftest import make_clip
 from voice import ReferenceVoice
-from voice.clip import MAX_VOICE_S, decode_clip, fetch_clip
+from voice.clip import decode_clip, fetch_clip
 from worker.contract import VoiceInput
 
 pytestmark = pytest.mark.slow
@@ -80,15 +80,12 @@ def test_a_zip_bomb_is_not_audio(tmp_path):
         load_voice(voice_from(bomb), tmp_path, 24000)
 
 
-def test_a_truncated_clip_decodes_what_is_there_or_is_refused(tmp_path):
+def test_a_truncated_clip_decodes_what_is_there(tmp_path):
     clip = make_clip(tmp_path / "voice.mp3", duration_s=3.0, codec="libmp3lame")
     cut = tmp_path / "cut.mp3"
     cut.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
-    try:
-        voice = load_voice(voice_from(cut), tmp_path, 24000)
-    except VoiceError:
-        return
-    assert 0.5 < voice.duration_s <= MAX_VOICE_S
+    voice = load_voice(voice_from(cut), tmp_path, 24000)
+    assert 1.2 < voice.duration_s < 1.6  # the first half of 3 s (1.44 s measured: mp3 frames, encoder delay)
 
 
 def test_a_data_uri_without_data_or_with_bad_base64_is_a_clear_error(tmp_path):
