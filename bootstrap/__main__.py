@@ -1,7 +1,8 @@
 """`python -m bootstrap [handler arguments...]`: environment → housekeeping → add-ons → weights → hand-over.
 
 One log line per phase with its duration; a failing phase exits non-zero with a message a person can act on.
-Everything the fast path does not need is imported inside the branch that needs it.
+SIGTERM (the container being stopped) stops the child at work, discards an unfinished build and exits with 143
+within seconds. Everything the fast path does not need is imported inside the branch that needs it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bootstrap import log
 from bootstrap.config import BootstrapConfig, ConfigError
 from bootstrap.environment import BootstrapError, ensure_environment
 from bootstrap.housekeeping import clean_temporaries, register_user
+from bootstrap.stopping import Stopped, stop_on_signals
 from bootstrap.weights_marker import weights_marker
 
 EXIT_SETTINGS = 2
@@ -34,6 +36,15 @@ class _Phase:
 
 
 def main(argv: list[str]) -> int:
+    stop_on_signals()
+    try:
+        return _start(argv)
+    except Stopped as stopped:
+        log.warning(f"stopped by {stopped.signal_name} before the worker started")
+        return stopped.exit_code
+
+
+def _start(argv: list[str]) -> int:
     try:
         config = BootstrapConfig.from_env()
     except ConfigError as error:
@@ -50,7 +61,8 @@ def main(argv: list[str]) -> int:
                 folders.append(config.local_copy_dir)  # copies a crash left half-unpacked
             for folder in folders:
                 if folder.is_dir():
-                    clean_temporaries(folder, config.temp_max_age_s)
+                    trash_max_age_s = 0.0 if folder == config.envs_dir else None  # see clean_temporaries
+                    clean_temporaries(folder, config.temp_max_age_s, trash_max_age_s=trash_max_age_s)
             if config.prune_old_envs:
                 from bootstrap.housekeeping import prune_environments
 
@@ -61,7 +73,7 @@ def main(argv: list[str]) -> int:
         return EXIT_ENVIRONMENT
 
     python = str(env_dir / "bin" / "python")
-    if config.local_copy_dir is not None:
+    if config.local_copy_dir is not None and not config.local_volume:  # on local disk already otherwise
         from bootstrap.startup_copy import local_environment
 
         with _Phase("local copy"):
@@ -82,11 +94,11 @@ def main(argv: list[str]) -> int:
         if addon is not None:
             child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(addon), child_env.get("PYTHONPATH")]))
     if config.fetch_weights and not weights_marker(config.app_dir / "models", os.environ).exists():
-        import subprocess
+        from bootstrap import process
 
         with _Phase("weights"):
-            fetched = subprocess.run(  # noqa: S603
-                [python, "-m", "worker.weights"], cwd=config.project_dir, env=child_env, check=False
+            fetched = process.run(
+                [python, "-m", "worker.weights"], env=child_env, cwd=config.project_dir, capture=False
             )
         if fetched.returncode != 0:
             print("bootstrap failed: the model weights are not on the volume (see above)", file=sys.stderr)

@@ -1,7 +1,9 @@
 """Optional add-ons installed beside the environment, keyed and published like it; failures only warn.
 
 flash-attn has no usable wheel on PyPI (source only, hours of CUDA compiling), so a prebuilt wheel's URL or path
-is a setting (WORKER_FLASH_ATTN_WHEEL). Without it, or if it fails, F5-TTS uses torch's SDPA attention.
+is a setting (WORKER_FLASH_ATTN_WHEEL). Without it, or if it fails, F5-TTS uses torch's SDPA attention. The
+install runs like a build step (bootstrap/process.py): in a process group of its own, stopped with its children at
+WORKER_BUILD_TIMEOUT_S (a warning, then SDPA) or when the bootstrap is stopped.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def ensure_flash_attn(config: BootstrapConfig, env_dir: Path) -> Path | None:
         return target
     import subprocess
 
+    from bootstrap import process
+
     staging = config.addons_dir / f".tmp-flash-attn-{key}-{os.urandom(4).hex()}"
     try:
         config.addons_dir.mkdir(parents=True, exist_ok=True)
@@ -36,7 +40,15 @@ def ensure_flash_attn(config: BootstrapConfig, env_dir: Path) -> Path | None:
             "--target", str(staging), wheel,
         ]  # fmt: skip
         environment = {**os.environ, "UV_CACHE_DIR": str(config.uv_cache_dir), "UV_LINK_MODE": "copy"}
-        completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)  # noqa: S603
+        try:
+            completed = process.run(command, env=environment, timeout_s=config.build_timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning(
+                "flash-attn add-on not installed (uv pip install was still running at the build's time limit of "
+                f"{config.build_timeout_s:g} s and was stopped; raise WORKER_BUILD_TIMEOUT_S if the network is only "
+                "slow); F5-TTS will use torch SDPA attention"
+            )
+            return None
         if completed.returncode != 0:
             # uv's own message may quote the wheel's URL, which can carry a signature: not logged.
             log.warning(

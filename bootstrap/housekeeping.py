@@ -19,15 +19,26 @@ USERS_DIR = ".users"
 USER_STALE_S = 15 * 60  # the handler refreshes its user file every minute
 
 
-def clean_temporaries(envs_dir: Path, max_age_s: float, now: float | None = None) -> list[Path]:
-    """Remove `.tmp-*` build folders and `.trash-*` leftovers older than `max_age_s`."""
+def clean_temporaries(
+    folder: Path, max_age_s: float, now: float | None = None, *, trash_max_age_s: float | None = None
+) -> list[Path]:
+    """Remove `.tmp-*` build folders older than `max_age_s` and `.trash-*` leftovers older than `trash_max_age_s`
+    (by default, `max_age_s` too).
+
+    In the envs folder trash is never used again, so it may go at any age (a stopped worker may leave some); the
+    weight fetcher may still move a trash folder of its own back into place for a moment."""
     now = time.time() if now is None else now
+    trash_max_age_s = max_age_s if trash_max_age_s is None else trash_max_age_s
     removed = []
-    for path in envs_dir.glob(".t*-*"):
-        if not path.name.startswith((".tmp-", ".trash-")):
+    for path in folder.glob(".t*-*"):
+        if path.name.startswith(".tmp-"):
+            max_age = max_age_s
+        elif path.name.startswith(".trash-"):
+            max_age = trash_max_age_s
+        else:
             continue
         with contextlib.suppress(FileNotFoundError):
-            if now - path.stat().st_mtime > max_age_s:
+            if now - path.stat().st_mtime > max_age:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     if removed:

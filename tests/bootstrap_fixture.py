@@ -7,8 +7,12 @@ network. The handler prints where it runs, so a test can tell which environment 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
+import shlex
+import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -105,3 +109,46 @@ def bootstrap_env(project: Path, volume: Path, **extra: str) -> dict[str, str]:
 
 def bootstrap_command(*handler_args: str) -> list[str]:
     return [sys.executable, "-m", "bootstrap", *handler_args]
+
+
+def stand_in_uv(directory: Path, on_sync: str) -> Path:
+    """A folder holding a `uv` that runs `on_sync` (shell) for `uv sync` and the real uv for everything else.
+    Put it first on PATH to make the bootstrap's install step hang or fail on demand."""
+    real_uv = shutil.which("uv")
+    assert real_uv is not None, "uv is not on PATH"
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "uv"
+    script.write_text(f'#!/bin/sh\nif [ "$1" = sync ]; then\n{on_sync}\nfi\nexec {shlex.quote(real_uv)} "$@"\n')
+    script.chmod(0o755)
+    return directory
+
+
+# A `uv sync` that never finishes, with a child of its own, as uv's downloads and builds are; it writes both
+# process ids to $STAND_IN_PIDS first.
+HANGING_SYNC = """\
+sleep 600 &
+echo "$$ $!" > "$STAND_IN_PIDS"
+wait
+exit 1"""
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` is still running (a zombie waiting to be reaped counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def kill_session(session_id: int) -> None:
+    """SIGKILL every process of a session, as a container's end does: a worker started with
+    `start_new_session=True` heads one, and its child processes each run in a process group of their own."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[3]) == session_id:  # the session id: field 6 of /proc/<pid>/stat, after state, ppid, pgrp
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
