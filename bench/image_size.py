@@ -4,15 +4,17 @@
 
 The image is the base image plus what the Dockerfile adds. The additions are measured by installing the same
 pieces into a scratch folder: the Debian packages `apt-get install` would add to a slim Debian base (apt
-resolves the install against a status file holding only such a base), unpacked with `dpkg -x`; the uv binary;
-and the project files the Dockerfile copies. The base image's own size cannot be measured here:
-`BASE_IMAGE_BYTES` is the commonly listed figure for python:3.11-slim-bookworm (linux/amd64), and the GitHub
-workflow prints and checks the exact size of the built image.
+resolves the install against a status file holding only such a base), unpacked with `dpkg -x` and counted as a
+layer stores them (a file with several hard-linked names once); the uv binary; and the project files the
+Dockerfile copies. The base image's own size cannot be measured here: `BASE_IMAGE_BYTES` is the commonly listed
+figure for python:3.11-slim-bookworm (linux/amd64), and the GitHub workflow prints and checks the exact size of
+the built image.
 """
 
 from __future__ import annotations
 
 import re
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -89,7 +91,23 @@ def unpacked_bytes(packages: list[str], scratch: Path) -> int:
     subprocess.run(["apt-get", "download", "-qq", *packages], cwd=debs, check=True, capture_output=True)
     for deb in debs.glob("*.deb"):
         subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
-    return sum(path.lstat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
+    return tree_bytes(root)
+
+
+def tree_bytes(root: Path) -> int:
+    """Bytes of the regular files under `root`, each file once however many names it has.
+
+    Debian packages ship hard links (Mesa's driver file has about 13 names): a layer stores such a file once, so
+    each (device, inode) is counted once. Symbolic links are not counted.
+    """
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for path in root.rglob("*"):
+        status = path.lstat()
+        if stat.S_ISREG(status.st_mode) and (status.st_dev, status.st_ino) not in seen:
+            seen.add((status.st_dev, status.st_ino))
+            total += status.st_size
+    return total
 
 
 def copied_sources() -> list[Path]:

@@ -1,6 +1,6 @@
 """Worker-ready time from a slow volume: the naive imports vs the worker's start-up, through the same passthrough.
 
-    uv run python bench/slow_volume.py [--delay-ms 1]
+    uv run python bench/slow_volume.py [--delay-ms 1] [--runs 3]
 
 Builds the environment as a worker's first start does (bootstrap.environment: uv with copy link mode and bytecode,
 the smoke import recorded, the start-up pack written; uv's own cache is lent to the temporary volume, so nothing is
@@ -12,7 +12,11 @@ metadata operation as RunPod's network volume does, then times, from that mount:
   ours:   what the bootstrap does: unpack the environment's start-up pack (written by the build) from the mount
           to local disk, its links pointing into the mount (bootstrap/startup_copy.py), then the same start-up
           with the local copy's interpreter
-and counts their file-system calls with `strace -c -f`. Needs fuse3 and fusepy (for slowfs) and strace, as root.
+each side once per run, the three sides in turn, and reports the median and the spread (fastest to slowest) of
+the runs; it counts each side's file-system calls once, with `strace -c -f`.
+
+Needs, as root: /dev/fuse, Debian's fuse3 and libfuse2 (fusepy loads libfuse 2; fuse3 alone is not enough),
+fusepy (dev group) and strace. They are checked before anything is built, and a missing one is named with its fix.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOWFS = ROOT.parent / "shared" / "tools" / "slowfs.py"
+MOUNT_TIMEOUT_S = 10.0  # a working passthrough mounts in well under a second
+INSTALL_FUSE = "apt-get install fuse3 libfuse2"
 NAIVE = "import f5_tts.infer.utils_infer, whisperx.alignment"
 OURS = (
     "import os, sys; sys.path.insert(0, {root!r}); os.environ['HF_HUB_OFFLINE'] = '1'\n"
@@ -48,19 +55,65 @@ HAND_OVER = (
 )
 
 
-def timed(python: str, code: str, before: Callable[[], None] = lambda: None) -> tuple[float, int]:
-    """Wall seconds of the code, and the file-system calls strace counted in a second run."""
+def wall_s(python: str, code: str, before: Callable[[], None] = lambda: None) -> float:
+    """Wall seconds of one run of the code."""
     before()
     started = time.perf_counter()
     subprocess.run([python, "-c", code], check=True, capture_output=True, cwd="/")
-    wall = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def file_system_calls(python: str, code: str, before: Callable[[], None] = lambda: None) -> int:
+    """The file-system calls of one run of the code, as `strace -c -f` counts them (-1 if it printed no total)."""
     before()
     traced = subprocess.run(
         ["strace", "-c", "-f", "-e", "trace=%file,read,getdents64", python, "-c", code],
         capture_output=True, text=True, check=True, cwd="/",
     )  # fmt: skip
     total = re.search(r"^100\.00\s+\S+\s+\S+\s+(\d+)", traced.stderr, re.MULTILINE)
-    return wall, int(total.group(1)) if total else -1
+    return int(total.group(1)) if total else -1
+
+
+def missing_prerequisites(python: str) -> list[str]:
+    """What the passthrough and the counting need and this machine lacks, each with its fix; empty when all is there.
+
+    `python` is the interpreter that will run slowfs.py: fusepy must import there, which loads libfuse 2.
+    """
+    missing = []
+    if not Path("/dev/fuse").exists():
+        missing.append("/dev/fuse does not exist (in a container: --device /dev/fuse --cap-add SYS_ADMIN)")
+    if shutil.which("fusermount") is None:
+        missing.append(f"fusermount is not installed: {INSTALL_FUSE}")
+    loaded = subprocess.run([python, "-c", "import fuse"], capture_output=True, text=True)
+    if loaded.returncode != 0:
+        reason = (loaded.stderr.strip().splitlines() or ["no message"])[-1]
+        if "No module named" in reason:
+            missing.append(f"fusepy is not installed in {python} ({reason}): uv sync (it is in the dev group)")
+        else:
+            missing.append(f"fusepy cannot load libfuse 2 ({reason}): {INSTALL_FUSE} (fuse3 alone is not enough)")
+    if shutil.which("strace") is None:
+        missing.append("strace is not installed: apt-get install strace")
+    return missing
+
+
+def wait_for_mount(mount: Path, passthrough: subprocess.Popen[bytes], log: Path) -> None:
+    """Return once `mount` is a mount point; fail at once, with the passthrough's own message, if it exits."""
+    deadline = time.monotonic() + MOUNT_TIMEOUT_S
+    while not os.path.ismount(mount):
+        if passthrough.poll() is not None:
+            raise SystemExit(
+                f"slowfs.py exited with {passthrough.returncode} before mounting {mount}:\n{log.read_text()[-2000:]}"
+            )
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"slowfs.py did not mount {mount} within {MOUNT_TIMEOUT_S:.0f} s:\n{log.read_text()[-2000:]}"
+            )
+        time.sleep(0.05)
+
+
+def spread(values: list[float]) -> str:
+    """Median (fastest–slowest)."""
+    return f"{statistics.median(values):6.2f} s ({min(values):.2f}–{max(values):.2f})"
 
 
 def build_environment(volume: Path) -> Path:
@@ -78,7 +131,13 @@ def build_environment(volume: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--delay-ms", default="1")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    missing = missing_prerequisites(sys.executable)
+    if missing:
+        raise SystemExit("the slow-volume passthrough cannot run here:\n  " + "\n  ".join(missing))
     sys.path.insert(0, str(ROOT))
     from scripts.tiny_volume import build_tiny_volume
 
@@ -91,30 +150,40 @@ def main() -> None:
         mount = Path(scratch) / "env"
         mount.mkdir()
         local_root = Path(scratch) / "local"
+        log = Path(scratch) / "slowfs.log"
         env = {**os.environ, "DELAY_MS": args.delay_ms}
-        fuse = subprocess.Popen(
-            [sys.executable, str(SLOWFS), str(env_dir), str(mount)], env=env, stderr=subprocess.DEVNULL
-        )  # it reports the unmount at the end as an error
+        with log.open("wb") as log_file:
+            passthrough = subprocess.Popen([sys.executable, str(SLOWFS), str(env_dir), str(mount)], env=env,
+                                           stderr=log_file)  # fmt: skip
         try:
-            deadline = time.monotonic() + 30
-            while not (mount / "pyvenv.cfg").exists() and time.monotonic() < deadline:
-                time.sleep(0.2)
+            wait_for_mount(mount, passthrough, log)
             python = str(mount / "bin" / "python")
             start_up = OURS.format(root=str(ROOT), volume=str(volume))
-            naive = timed(python, NAIVE)
-            direct = timed(python, start_up)
             base_python = str(Path(sys.base_prefix) / "bin" / "python3")
             hand_over = HAND_OVER.format(root=str(ROOT), env=str(mount), local_root=str(local_root), code=start_up)
-            ours = timed(base_python, hand_over, before=lambda: shutil.rmtree(local_root, ignore_errors=True))
+            sides: dict[str, tuple[str, str, Callable[[], None]]] = {
+                "naive": (python, NAIVE, lambda: None),
+                "direct": (python, start_up, lambda: None),
+                "ours": (base_python, hand_over, lambda: shutil.rmtree(local_root, ignore_errors=True)),
+            }
+            walls: dict[str, list[float]] = {side: [] for side in sides}
+            for run in range(args.runs):
+                for side, (interpreter, code, before) in sides.items():
+                    walls[side].append(wall_s(interpreter, code, before))
+                print(f"run {run + 1}: " + ", ".join(f"{side} {walls[side][-1]:.1f} s" for side in sides), flush=True)
+            calls = {side: file_system_calls(*arguments) for side, arguments in sides.items()}
         finally:
             subprocess.run(["fusermount", "-u", str(mount)], check=False)
-            fuse.wait(timeout=30)
-    print(f"through slowfs at {args.delay_ms} ms per metadata operation:")
-    print(f"  naive imports:                          {naive[0]:6.1f} s, {naive[1]:,} file-system calls")
-    print(f"  worker start-up from the volume:        {direct[0]:6.1f} s, {direct[1]:,} file-system calls")
-    print(f"  worker start-up via the local copy:     {ours[0]:6.1f} s, {ours[1]:,} file-system calls")
-    print(f"  local copy / naive: {ours[0] / naive[0]:.2f} (goal ≤ 0.25); from the volume / naive: "
-          f"{direct[0] / naive[0]:.2f}")  # fmt: skip
+            passthrough.wait(timeout=30)  # it reports the unmount as an error in its log
+    copy_ratios = [ours / naive for ours, naive in zip(walls["ours"], walls["naive"], strict=True)]
+    volume_ratios = [direct / naive for direct, naive in zip(walls["direct"], walls["naive"], strict=True)]
+    print(f"through slowfs at {args.delay_ms} ms per metadata operation, {args.runs} runs, median (fastest–slowest):")
+    print(f"  naive imports:                      {spread(walls['naive'])}, {calls['naive']:,} file-system calls")
+    print(f"  worker start-up from the volume:    {spread(walls['direct'])}, {calls['direct']:,} file-system calls")
+    print(f"  worker start-up via the local copy: {spread(walls['ours'])}, {calls['ours']:,} file-system calls")
+    print(f"  local copy / naive: {statistics.median(copy_ratios):.2f} ({min(copy_ratios):.2f}–{max(copy_ratios):.2f}"
+          f" per run; goal ≤ 0.25); from the volume / naive: {statistics.median(volume_ratios):.2f}"
+          f" ({min(volume_ratios):.2f}–{max(volume_ratios):.2f})")  # fmt: skip
 
 
 if __name__ == "__main__":
