@@ -27,9 +27,9 @@ from typing import Any, cast
 
 import numpy as np
 
+from alignment import MAX_SPAN_S
 from common.dsp import TARGET_RMS  # F5 raises quieter references to this loudness and scales the output back
 from common.errors import InvalidInput
-from alignment import MAX_SPAN_S
 from tts import ChunkSpan, Speech, SynthesisOptions
 from tts.batching import MAX_BATCH_ITEMS, BatchScheduler
 from tts.chunking import chunk_text
