@@ -1,20 +1,41 @@
 """Group timed words into lines and cues (what is on screen together), and time each cue on screen.
 
-Rules, in order of strength:
-- a cue never spans a sentence end or a long pause (`PAUSE_BREAK_S`), so text never lingers over silence;
+Segmentation follows the caption guides (Netflix's Timed Text Style Guide, the BBC's subtitle guidelines). Words
+are first cut into phrases: a cue never spans a sentence end or a pause of `PAUSE_BREAK_S`, so text never
+lingers over silence (a sentence ends at . ! ? … or 。！？, closing quotes allowed, unless the word is a title
+such as "Dr." or the next word carries on in lower case). Within each phrase, dynamic programming over the break
+points picks the cue breaks and line breaks of least total cost. In `word` mode each word is a cue.
+
+Limits it keeps (a layout that breaks one is never chosen while another exists):
 - lines hold at most `max_chars_per_line` display columns (CJK and emoji count two, combining marks none), fewer
-  if the style's font is too large for that many to fit the frame; a full line breaks after the last
-  punctuation or pause in its second half rather than mid-phrase;
-- a cue holds at most `max_lines` lines and lasts at most `max_duration_s` (longer ones are split);
-- a cue stays on screen at least `min_duration_s`, but never into the next cue (unless `allow_overlap`) and
-  never past the end of the audio.
+  if the style's font is too large for that many to fit the frame (`line_width_limit`); a word wider than that
+  has a line of its own;
+- a cue holds at most `max_lines` lines and `max_words_per_cue` words, and its words span at most
+  `max_duration_s` (a single word spoken for longer stays whole);
+- text stays on one line when it fits;
+- a cue gets a centisecond of its own before the next one starts (else the two are shown together).
+
+Costs it trades against each other (the soft rules `subtitles.checker` scores): a break after an article,
+preposition, conjunction or possessive is expensive, after a pronoun, auxiliary, negation or title less so,
+before a conjunction, preposition, pronoun or auxiliary cheap, after punctuation free, and a pause makes any
+break cheaper; a bad break between cues costs twice a bad line break. A one-word cue, a cue on screen less than
+`min_duration_s`, reading faster than `MAX_CHARS_PER_SECOND`, a cue break with no pause of `MIN_GAP_S`,
+unbalanced or top-heavy lines, and every cue break inside a sentence cost something too. A cue never has more
+words than fit its lines, so the search is linear in the number of words. The word lists are per language
+(`BREAK_WORDS`, English first).
+
+On screen (`place_cues`), a cue stays at least `min_duration_s`, but never into the next cue (unless
+`allow_overlap`) and never past the end of the audio; cues close together are chained two frames apart.
 """
 
 from __future__ import annotations
 
+import math
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Literal
 
 from subtitles.styles import PRESETS, Style, columns_that_fit
@@ -22,8 +43,14 @@ from subtitles.timing import end_limit_centiseconds, to_centiseconds
 
 SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 CLAUSE_END = (",", ";", ":", "—", "–", "，", "；", "：", "、")
+OPENING_MARKS = "\"'“‘«‹([{¿¡「『（"
+CLOSING_MARKS = "\"'”’»›)]}」』）"
 PAUSE_BREAK_S = 0.7  # a silence this long ends a cue
 SOFT_PAUSE_S = 0.25  # a silence this long is a good place for a line break
+MAX_CHARS_PER_SECOND = 20.0  # Netflix's adult reading speed (letters, digits and spaces)
+MIN_GAP_S = 2 / 24  # two frames at 24 fps between cues, so the eye sees a new cue arrive
+CHAIN_S = 0.5  # a gap up to this long (12 frames) is closed to MIN_GAP_S: cues are chained
+MIN_CUE_S = 0.02  # chaining never leaves a cue shorter than this (two centiseconds)
 
 
 @dataclass(frozen=True)
@@ -35,10 +62,13 @@ class TimedWord:
 
 @dataclass(frozen=True)
 class SubtitleLayout:
-    mode: Literal["karaoke", "word", "line"] = "karaoke"
+    mode: Literal["karaoke", "highlight", "word", "line"] = "karaoke"
     karaoke_tag: Literal["k", "kf", "ko"] = "kf"
     max_chars_per_line: int = 42
     max_lines: int = 2
+    max_words_per_cue: int | None = None  # short-video captions show a few words at a time (e.g. 3)
+    uppercase: bool = False  # shown in capitals (the files' words and timings are unchanged)
+    highlight_scale: float = 1.0  # highlight mode: the spoken word grows to this size and back (1: no pop)
     min_duration_s: float = 0.6
     max_duration_s: float = 7.0
     allow_overlap: bool = False
@@ -77,23 +107,201 @@ def display_width(text: str) -> int:
     return width
 
 
+def line_width_limit(layout: SubtitleLayout) -> int:
+    """The layout's line limit in columns, or fewer when the font is too large for that many to fit the frame."""
+    return min(layout.max_chars_per_line, columns_that_fit(layout.style, layout.resolution))
+
+
+def reading_length(text: str) -> int:
+    """Characters a reader reads in a word, as the guides count them: letters and digits (CJK: each character);
+    punctuation does not count. Spaces between words are counted by the caller."""
+    return sum(1 for char in text if char.isalnum())
+
+
+# --- Where a line may break: one language's words that must not end a line ---
+
+
+@dataclass(frozen=True)
+class BreakWords:
+    """A language's words after which a line or cue should not end (lower case, apostrophes as `'`).
+
+    The guides: never split an article from its noun or a preposition from its phrase; break before a
+    conjunction or preposition rather than after; keep a subject pronoun, auxiliary or negation with its verb.
+    """
+
+    articles: frozenset[str] = frozenset()  # and other determiners
+    prepositions: frozenset[str] = frozenset()
+    conjunctions: frozenset[str] = frozenset()
+    possessives: frozenset[str] = frozenset()
+    possessive_suffix: str | None = None  # English "'s": John's car
+    not_possessive: frozenset[str] = frozenset()  # contractions that end like a possessive: it's, there's
+    binds_forward: frozenset[str] = frozenset()  # subject pronouns, auxiliaries, negation, degree words
+    abbreviations: frozenset[str] = frozenset()  # end in a full stop without ending the sentence: Dr. Smith
+
+    def function_word_kind(self, text: str) -> str | None:
+        """ "article", "preposition", "conjunction" or "possessive" when a line must not end on this word."""
+        if _bare(text).endswith(CLAUSE_END + SENTENCE_END):
+            return None  # it ends a clause: a good break, whatever the word
+        word = _normalized(text)
+        for kind, members in (
+            ("article", self.articles),
+            ("preposition", self.prepositions),
+            ("conjunction", self.conjunctions),
+            ("possessive", self.possessives),
+        ):
+            if word in members:
+                return kind
+        suffix = self.possessive_suffix
+        if suffix and word.endswith(suffix) and len(word) > len(suffix) and word not in self.not_possessive:
+            return "possessive"
+        return None
+
+    def opens_phrase(self, text: str) -> bool:
+        """Whether a phrase starts with this word (a conjunction, preposition, pronoun or auxiliary): a line may
+        break before it."""
+        word = _normalized(text)
+        return word in self.conjunctions or word in self.prepositions or word in self.binds_forward
+
+    def binds_to_next(self, text: str) -> bool:
+        word = _normalized(text)
+        return word in self.binds_forward or word in self.abbreviations or word in self.not_possessive
+
+
+ENGLISH = BreakWords(
+    articles=frozenset(
+        "a an the this that these those every each either neither another some any no such what which whose".split()
+    ),
+    prepositions=frozenset(
+        "about above across after against along amid among around at before behind below beneath beside besides "
+        "between beyond by despite during except for from in inside into near of on onto outside past per since "
+        "than through throughout till to toward towards under underneath unlike until unto upon via with within "
+        "without".split()
+    ),
+    conjunctions=frozenset(
+        "and or but nor so yet because although though while whereas if unless whether as once when whenever "
+        "where wherever lest 'cause".split()
+    ),
+    possessives=frozenset("my your his her its our their".split()),
+    possessive_suffix="'s",
+    not_possessive=frozenset(
+        "it's he's she's that's what's who's where's when's why's how's there's here's let's".split()
+    ),
+    binds_forward=frozenset(
+        "i you he she we they am is are was were be been will would shall should can could may might must do does "
+        "did has have had not never very quite rather more most less least too i'm i'll i'd i've you're you'll "
+        "you'd you've he'll he'd she'll she'd we're we'll we'd we've they're they'll they'd they've it'll don't "
+        "doesn't didn't won't wouldn't can't cannot couldn't shouldn't isn't aren't wasn't weren't haven't hasn't "
+        "hadn't mustn't".split()
+    ),
+    abbreviations=frozenset("mr. mrs. ms. dr. prof. st. mt. jr. sr. vs. e.g. i.e.".split()),
+)
+# Add a language here (its code's first part: "en" for en-us); others get punctuation and timing rules only.
+BREAK_WORDS: dict[str, BreakWords] = {"en": ENGLISH}
+DEFAULT_LANGUAGE = "en"
+
+
+def break_words_for(language: str) -> BreakWords:
+    """The language's break words (`en-us` uses `en`'s); none for a language without a list."""
+    return BREAK_WORDS.get(language.lower().replace("_", "-").split("-")[0], BreakWords())
+
+
+def ends_sentence(text: str, following: str | None, words: BreakWords) -> bool:
+    """Whether a sentence ends with this word: closing punctuation (quotes after it allowed), not an abbreviation
+    such as "Dr.", and the next word does not carry on in lower case ('"Ready?" she asked')."""
+    bare = _bare(text)
+    if not bare.endswith(SENTENCE_END):
+        return False
+    if bare.endswith(".") and _normalized(text) in words.abbreviations:
+        return False
+    return following is None or not _starts_lower_case(following)
+
+
+def ends_clause(text: str, following: str | None, words: BreakWords) -> bool:
+    """Whether the word ends with punctuation that makes a good break (a comma, a question, a sentence end)."""
+    bare = _bare(text)
+    if bare.endswith(CLAUSE_END):
+        return True
+    return bare.endswith(SENTENCE_END) and _normalized(text) not in words.abbreviations
+
+
+def _bare(text: str) -> str:
+    return text.rstrip(CLOSING_MARKS)
+
+
+def _normalized(text: str) -> str:
+    return text.replace("’", "'").strip(OPENING_MARKS + CLOSING_MARKS).lower()
+
+
+def _starts_lower_case(text: str) -> bool:
+    first = next((char for char in text if char.isalpha()), "")
+    return first.islower()
+
+
+def _is_lone_mark(text: str) -> bool:
+    return not any(char.isalnum() for char in text)
+
+
+# --- Costs of the soft rules (a break at punctuation costs nothing; units are arbitrary but comparable) ---
+
+BREAK_COST = {
+    "clause": 0.0,  # after punctuation
+    "before_phrase": 1.5,  # before a conjunction, preposition, pronoun or auxiliary
+    "plain": 3.0,
+    "binding": 7.0,  # after a pronoun, auxiliary, negation, degree word or title
+    "function": 20.0,  # after an article, preposition, conjunction or possessive: the guides say never
+    "before_mark": 20.0,  # a lone dash or quote would start the next line
+}
+PAUSE_DISCOUNT = 2.0  # a pause of SOFT_PAUSE_S makes any break that much better
+CUE_BREAK_COST = 8.0  # every cue break inside a sentence: a sentence on one screen beats a perfect shape
+CUE_BREAK_WEIGHT = 2.0  # a bad break between cues costs twice a bad line break: the next screen loses the context
+NO_GAP_COST = 2.0  # a cue break where the speech leaves no MIN_GAP_S
+ONE_WORD_CUE_COST = 30.0
+SHORT_CUE_COST = 6.0  # plus up to 10 more as the cue falls short of min_duration_s
+FAST_READING_COST = 2.0  # plus 20 per 100% over MAX_CHARS_PER_SECOND (speech sets the pace; cues only smooth it)
+UNBALANCED_COST = 4.0  # the shorter line under half the longer (plus up to 4 more)
+TOP_HEAVY_COST = 3.0  # the top line longer than the bottom by over a third of a line
+TOP_LONGER_COST = 1.5  # per line width the top line is longer: the bottom-heavy shape is preferred
+UNEVEN_COST = 1.0  # per line width the lines differ: between equally good breaks, the more even lines
+NO_CENTISECOND_COST = 1e4  # the cue would have no centisecond of its own and be joined to the next anyway
+
+
+def break_kind(word: TimedWord, following: TimedWord, words: BreakWords) -> str:
+    """What kind of break lies between two words of a sentence (a key of `BREAK_COST`)."""
+    if ends_clause(word.text, following.text, words):
+        return "clause"
+    if _is_lone_mark(following.text):
+        return "before_mark"
+    if words.function_word_kind(word.text):
+        return "function"
+    if words.binds_to_next(word.text):
+        return "binding"
+    if words.opens_phrase(following.text):
+        return "before_phrase"
+    return "plain"
+
+
 def build_cues(words: Sequence[TimedWord], layout: SubtitleLayout, audio_duration_s: float | None = None) -> list[Cue]:
     """Cues in time order; every word appears in exactly one cue, in order."""
-    groups: list[list[list[TimedWord]]] = []  # cues, each a list of lines
+    groups: list[list[list[TimedWord]]]  # cues, each a list of lines
     if layout.mode == "word":
         groups = [[[word]] for word in words]
     else:
-        for phrase in _phrases(words):
-            groups.extend(_split_long(_cue_lines(phrase, layout), layout))
+        groups = _Segmenter(words, layout, audio_duration_s, break_words_for(DEFAULT_LANGUAGE)).cues()
+    return place_cues(groups, layout, audio_duration_s)
+
+
+def place_cues(
+    groups: Sequence[Sequence[Sequence[TimedWord]]], layout: SubtitleLayout, audio_duration_s: float | None = None
+) -> list[Cue]:
+    """Words already grouped into cues (each a list of lines), timed on screen: each cue from its first word's
+    start until `cue_end_s`; a cue that would have no centisecond of its own is shown with the one before."""
     end_limit = audio_duration_s if audio_duration_s is not None else float("inf")
     limit_cs = end_limit_centiseconds(audio_duration_s) if audio_duration_s is not None else None
     cues: list[Cue] = []
     for index, lines in enumerate(groups):
-        last_end = lines[-1][-1].end_s
-        end = max(last_end, lines[0][0].start_s + layout.min_duration_s)
-        if index + 1 < len(groups) and not layout.allow_overlap:
-            end = min(end, groups[index + 1][0][0].start_s)
-        cue = Cue(lines=tuple(tuple(line) for line in lines), end_s=min(max(end, last_end), end_limit))
+        following = groups[index + 1][0][0].start_s if index + 1 < len(groups) else None
+        end = cue_end_s(lines[0][0].start_s, lines[-1][-1].end_s, following, layout, end_limit)
+        cue = Cue(lines=tuple(tuple(line) for line in lines), end_s=end)
         previous = cues[-1] if cues else None
         no_room = to_centiseconds(previous.end_s) <= to_centiseconds(previous.start_s) if previous else False
         too_late = limit_cs is not None and to_centiseconds(cue.start_s) >= limit_cs
@@ -107,68 +315,209 @@ def build_cues(words: Sequence[TimedWord], layout: SubtitleLayout, audio_duratio
     return cues
 
 
-def _phrases(words: Sequence[TimedWord]) -> list[list[TimedWord]]:
-    phrases: list[list[TimedWord]] = [[]]
-    for index, word in enumerate(words):
-        phrases[-1].append(word)
-        following = words[index + 1] if index + 1 < len(words) else None
+def cue_end_s(
+    start_s: float, last_end_s: float, next_start_s: float | None, layout: SubtitleLayout, end_limit_s: float
+) -> float:
+    """When a cue leaves the screen: at least `min_duration_s` after it starts and not before its last word ends,
+    never after `end_limit_s` (the audio's end). Unless `allow_overlap`, cues are chained as the guides ask: a
+    cue whose next one starts within `CHAIN_S` of it stays until `MIN_GAP_S` before that one, so the eye sees a
+    new cue arrive instead of a flicker (for words spoken back to back, the last one's text leaves those two
+    frames early)."""
+    end = min(max(last_end_s, start_s + layout.min_duration_s), end_limit_s)
+    if next_start_s is None or layout.allow_overlap:
+        return end
+    if next_start_s - end <= CHAIN_S:
+        end = next_start_s - MIN_GAP_S
+    return min(max(end, start_s + MIN_CUE_S), next_start_s, end_limit_s)
+
+
+class _Segmenter:
+    """The cue and line breaks of least cost, phrase by phrase. Positions are word indices; a span [i, j) is
+    words i..j-1. Widths come from prefix sums, so any span's width costs O(1): this runs for every word."""
+
+    def __init__(
+        self, words: Sequence[TimedWord], layout: SubtitleLayout, audio_duration_s: float | None, rules: BreakWords
+    ) -> None:
+        self.words = words
+        self.layout = layout
+        self.rules = rules
+        self.line_width = line_width_limit(layout)
+        self.max_lines = max(1, layout.max_lines)
+        self.max_words = layout.max_words_per_cue or len(words) or 1
+        self.end_limit_s = audio_duration_s if audio_duration_s is not None else math.inf
+        self.limit_cs = end_limit_centiseconds(audio_duration_s) if audio_duration_s is not None else math.inf
+        widths = [display_width(word.text) for word in words]
+        # `edge[k]`: columns of words[:k], one space after each; a span's width is edge[j] - edge[i] - 1.
+        self.edge = list(accumulate((width + 1 for width in widths), initial=0))
+        # Columns words take beyond a whole line: such a word gets a line of its own.
+        self.overflow = list(accumulate((max(0, width - self.line_width) for width in widths), initial=0))
+        self.reading = list(accumulate((reading_length(word.text) + 1 for word in words), initial=0))
+        self.start_cs = [to_centiseconds(word.start_s) for word in words]
+        self.sentence_ends = [
+            ends_sentence(word.text, words[index + 1].text if index + 1 < len(words) else None, rules)
+            for index, word in enumerate(words)
+        ]
+        self.after_cost = [self._break_cost(index) for index in range(len(words) - 1)]  # a break after word k
+        self._rests_end = -1
+        self._rests: dict[tuple[int, int], tuple[float, tuple[int, ...]] | None] = {}
+        self.cue_break_cost = [
+            CUE_BREAK_WEIGHT * cost
+            + CUE_BREAK_COST
+            + (NO_GAP_COST if words[index + 1].start_s - words[index].end_s < MIN_GAP_S else 0)
+            for index, cost in enumerate(self.after_cost)
+        ]
+
+    def cues(self) -> list[list[list[TimedWord]]]:
+        groups: list[list[list[TimedWord]]] = []
+        for first, last in self._phrases():
+            for start, end in self._best_cues(first, last):
+                cuts = self._line_cuts(start, end)
+                edges = [start, *cuts, end]
+                groups.append([list(self.words[a:b]) for a, b in zip(edges, edges[1:], strict=False)])
+        return groups
+
+    def _phrases(self) -> list[tuple[int, int]]:
+        """Spans that no cue crosses: sentences, cut again at long pauses."""
+        spans: list[tuple[int, int]] = []
+        first = 0
+        for index, word in enumerate(self.words):
+            following = self.words[index + 1] if index + 1 < len(self.words) else None
+            if following is None or self.sentence_ends[index] or following.start_s - word.end_s >= PAUSE_BREAK_S:
+                spans.append((first, index + 1))
+                first = index + 1
+        return spans
+
+    def _break_cost(self, index: int) -> float:
+        word, following = self.words[index], self.words[index + 1]
+        cost = BREAK_COST[break_kind(word, following, self.rules)]
+        if following.start_s - word.end_s >= SOFT_PAUSE_S:
+            cost = max(0.0, cost - PAUSE_DISCOUNT)
+        return cost
+
+    def _best_cues(self, first: int, last: int) -> list[tuple[int, int]]:
+        """The phrase words[first:last] cut into cues of least total cost (dynamic programming over cue ends)."""
+        words, edge, overflow = self.words, self.edge, self.overflow
+        capacity = self.max_lines * (self.line_width + 1)
+        max_s = self.layout.max_duration_s
+        best = [0.0] + [math.inf] * (last - first)
+        came_from = list(range(first - 1, last))
+        for end in range(first + 1, last + 1):
+            last_end_s = words[end - 1].end_s
+            for start in range(end - 1, first - 1, -1):
+                count = end - start
+                if count > 1 and (
+                    count > self.max_words
+                    or edge[end] - edge[start] - (overflow[end] - overflow[start]) > capacity
+                    or last_end_s - words[start].start_s > max_s
+                ):
+                    break  # an earlier start only adds words, columns and seconds
+                if count == 1 or edge[end] - edge[start] - 1 <= self.line_width:
+                    lines_cost = 0.0
+                else:
+                    lines = self._multiline(start, end)
+                    if lines is None:
+                        continue
+                    lines_cost = lines[0]
+                cost = best[start - first] + lines_cost + self._cue_cost(start, end, last - first)
+                if start > first:
+                    cost += self.cue_break_cost[start - 1]
+                if cost < best[end - first]:
+                    best[end - first], came_from[end - first] = cost, start
+        spans: list[tuple[int, int]] = []
+        end = last
+        while end > first:
+            start = came_from[end - first]
+            spans.append((start, end))
+            end = start
+        return spans[::-1]
+
+    def _cue_cost(self, start: int, end: int, phrase_words: int) -> float:
+        """The cue's own costs: a lone word, too short on screen, too fast to read, no centisecond of its own."""
+        words, layout = self.words, self.layout
+        cost = 0.0
+        if end - start == 1 and phrase_words > 1 and self.max_words > 1:
+            cost += ONE_WORD_CUE_COST
+        start_s = words[start].start_s
+        following = words[end].start_s if end < len(words) else None
+        shown_s = cue_end_s(start_s, words[end - 1].end_s, following, layout, self.end_limit_s) - start_s
         if following is not None and (
-            word.text.endswith(SENTENCE_END) or following.start_s - word.end_s >= PAUSE_BREAK_S
+            to_centiseconds(start_s + shown_s) <= self.start_cs[start] or self.start_cs[end] >= self.limit_cs
         ):
-            phrases.append([])
-    return [phrase for phrase in phrases if phrase]
+            cost += NO_CENTISECOND_COST
+        min_s = layout.min_duration_s
+        if shown_s < min_s - 0.005:
+            cost += SHORT_CUE_COST + 10 * (min_s - shown_s) / min_s
+        speed = (self.reading[end] - self.reading[start] - 1) / shown_s if shown_s > 0 else 0.0
+        if speed > MAX_CHARS_PER_SECOND:
+            cost += FAST_READING_COST + 20 * (speed / MAX_CHARS_PER_SECOND - 1)
+        return cost
 
+    def _line_cuts(self, start: int, end: int) -> list[int]:
+        """Where the chosen lines of a cue start (after its first); none when it fits on one line."""
+        if end - start == 1 or self.edge[end] - self.edge[start] - 1 <= self.line_width:
+            return []
+        lines = self._multiline(start, end)
+        return list(lines[1]) if lines is not None else []
 
-def _cue_lines(phrase: list[TimedWord], layout: SubtitleLayout) -> list[list[TimedWord]]:
-    # The caller's limit, or fewer columns when the font is too large for that many to fit the frame.
-    max_width = min(layout.max_chars_per_line, columns_that_fit(layout.style, layout.resolution))
-    lines: list[list[TimedWord]] = []
-    line: list[TimedWord] = []
-    for word in phrase:
-        if line and _line_width([*line, word]) > max_width:
-            cut = _best_break(line, max_width)
-            lines.append(line[:cut])
-            line = line[cut:]
-        line.append(word)
-    if line:
-        lines.append(line)
-    return lines
+    def _multiline(self, start: int, end: int) -> tuple[float, tuple[int, ...]] | None:
+        """The best line breaks in as few lines as fit (2 to max_lines): (cost, where lines 2.. start)."""
+        for count in range(2, self.max_lines + 1):
+            found = self._two_lines(start, end) if count == 2 else self._lines_of(start, end, count)
+            if found is not None:
+                return found
+        return None
 
+    def _two_lines(self, start: int, end: int) -> tuple[float, tuple[int, ...]] | None:
+        edge, width = self.edge, self.line_width
+        # A line fits when it is one word or at most `width` columns: edge is increasing, so bisect the cuts.
+        first_fits_until = max(start + 1, bisect_right(edge, edge[start] + width + 1, start, end + 1) - 1)
+        second_fits_from = min(end - 1, bisect_left(edge, edge[end] - width - 1, start, end + 1))
+        best: tuple[float, tuple[int, ...]] | None = None
+        for cut in range(max(start + 1, second_fits_from), min(end - 1, first_fits_until) + 1):
+            top, bottom = edge[cut] - edge[start] - 1, edge[end] - edge[cut] - 1
+            cost = self.after_cost[cut - 1] + self._shape_cost(top, bottom)
+            if best is None or cost < best[0]:
+                best = (cost, (cut,))
+        return best
 
-def _best_break(line: list[TimedWord], max_width: int) -> int:
-    """Where a full line ends: after the last clause end or pause in its second half, else after all of it."""
-    for index in range(len(line) - 1, 0, -1):
-        before, after = line[index - 1], line[index]
-        good = before.text.endswith(CLAUSE_END + SENTENCE_END) or after.start_s - before.end_s >= SOFT_PAUSE_S
-        if good and _line_width(line[:index]) >= max_width // 2:
-            return index
-    return len(line)
+    def _lines_of(self, start: int, end: int, count: int) -> tuple[float, tuple[int, ...]] | None:
+        """Three or more lines: the first line's end chosen here, the rest recursively (remembered for this end,
+        since every start tried for a cue ending here asks for the same rests)."""
+        if self._rests_end != end:
+            self._rests_end, self._rests = end, {}
+        key = (start, count)
+        if key not in self._rests:
+            self._rests[key] = self._first_line_then_rest(start, end, count)
+        return self._rests[key]
 
+    def _first_line_then_rest(self, start: int, end: int, count: int) -> tuple[float, tuple[int, ...]] | None:
+        edge, width = self.edge, self.line_width
+        first_fits_until = max(start + 1, bisect_right(edge, edge[start] + width + 1, start, end + 1) - 1)
+        # The other lines hold the rest: at most (count - 1) lines of columns, words wider than a line aside.
+        rest_columns = (count - 1) * (width + 1) + self.overflow[end] - self.overflow[start]
+        rest_fits_from = max(start + 1, bisect_left(edge, edge[end] - rest_columns, start, end + 1))
+        best: tuple[float, tuple[int, ...]] | None = None
+        for cut in range(rest_fits_from, min(end - count + 1, first_fits_until) + 1):
+            rest = self._two_lines(cut, end) if count == 3 else self._lines_of(cut, end, count - 1)
+            if rest is None:
+                continue
+            edges = [start, cut, *rest[1], end]
+            line_widths = [edge[b] - edge[a] - 1 for a, b in zip(edges, edges[1:], strict=False)]
+            cost = self.after_cost[cut - 1] + rest[0]
+            if 2 * min(line_widths) < max(line_widths):
+                cost += UNBALANCED_COST
+            if best is None or cost < best[0]:
+                best = (cost, (cut, *rest[1]))
+        return best
 
-def _split_long(lines: list[list[TimedWord]], layout: SubtitleLayout) -> list[list[list[TimedWord]]]:
-    """Pack lines into cues of at most `max_lines` lines and `max_duration_s`, splitting a too-long line too."""
-    pieces: list[list[TimedWord]] = []
-    for line in lines:
-        current: list[TimedWord] = []
-        for word in line:
-            if current and word.end_s - current[0].start_s > layout.max_duration_s:
-                pieces.append(current)
-                current = []
-            current.append(word)
-        pieces.append(current)
-    cues: list[list[list[TimedWord]]] = []
-    for piece in pieces:
-        last = cues[-1] if cues else None
-        if (
-            last is not None
-            and len(last) < layout.max_lines
-            and piece[-1].end_s - last[0][0].start_s <= layout.max_duration_s
-        ):
-            last.append(piece)
-        else:
-            cues.append([piece])
-    return cues
-
-
-def _line_width(line: Sequence[TimedWord]) -> int:
-    return sum(display_width(word.text) for word in line) + len(line) - 1
+    def _shape_cost(self, top: int, bottom: int) -> float:
+        """Balanced lines and, among those, the bottom-heavy shape (the top line the shorter)."""
+        shorter, longer = min(top, bottom), max(top, bottom)
+        cost = UNEVEN_COST * (longer - shorter) / self.line_width
+        if 2 * shorter < longer:
+            cost += UNBALANCED_COST + 8 * (0.5 - shorter / longer)
+        if top > bottom:
+            cost += TOP_LONGER_COST * (top - bottom) / self.line_width
+            if top - bottom > self.line_width / 3:
+                cost += TOP_HEAVY_COST
+        return cost

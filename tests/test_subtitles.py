@@ -24,6 +24,7 @@ from subtitles import (
     render_vtt,
 )
 from subtitles.ass import escape, unescape
+from subtitles.cues import MIN_GAP_S
 from subtitles.styles import ass_colour
 from subtitles.timing import ass_time, srt_time, to_centiseconds, vtt_time
 from tests.invariants import strip_tags
@@ -134,10 +135,17 @@ def test_a_full_line_breaks_after_a_comma_rather_than_mid_phrase():
     ]
 
 
-def test_cues_last_at_least_the_minimum_but_never_run_into_the_next_or_past_the_audio():
+def test_cues_last_at_least_the_minimum_but_end_two_frames_before_the_next_and_never_past_the_audio():
     words = [TimedWord("Quick.", 0.0, 0.1), TimedWord("Next.", 0.3, 0.4), TimedWord("Last.", 2.0, 2.1)]
     cues = build_cues(words, SubtitleLayout(min_duration_s=1.0), audio_duration_s=2.5)
-    assert [cue.end_s for cue in cues] == [0.3, 1.3, 2.5]
+    assert [cue.end_s for cue in cues] == [pytest.approx(0.3 - MIN_GAP_S), 1.3, 2.5]
+
+
+def test_cues_close_together_are_chained_two_frames_apart():
+    words = [TimedWord("One.", 0.0, 1.0), TimedWord("Two.", 1.4, 2.0), TimedWord("Three.", 3.0, 3.5)]
+    cues = build_cues(words, SubtitleLayout(min_duration_s=0.5))
+    # 0.4 s apart: the first stays until two frames before the second; 1 s apart: the second leaves on time.
+    assert [cue.end_s for cue in cues] == [pytest.approx(1.4 - MIN_GAP_S), 2.0, 3.5]
     overlapping = build_cues(words, SubtitleLayout(min_duration_s=1.0, allow_overlap=True), audio_duration_s=2.5)
     assert overlapping[0].end_s == 1.0
 
