@@ -31,9 +31,15 @@ DOCS_FOLDER = ROOT / "docs" / "presets"
 def render_preset_png(name: str, destination: Path) -> None:
     width, height = RESOLUTIONS[name]
     layout = SubtitleLayout(resolution=(width, height), style=PRESETS[name])
+    render_frame_png(layout, PRESET_WORDS, FRAME_AT_S, destination)
+
+
+def render_frame_png(layout: SubtitleLayout, words: list[TimedWord], frame_at_s: float, destination: Path) -> None:
+    """Burn the words' subtitles onto a stand-in video with ffmpeg's libass filter; save the frame at `frame_at_s`."""
+    width, height = layout.resolution
     with tempfile.TemporaryDirectory() as scratch:
-        subtitles = Path(scratch) / "preset.ass"
-        subtitles.write_text(render_ass(build_cues(PRESET_WORDS, layout), layout), encoding="utf-8-sig")
+        subtitles = Path(scratch) / "subtitles.ass"
+        subtitles.write_text(render_ass(build_cues(words, layout), layout), encoding="utf-8-sig")
         # A grey-blue gradient stands in for video so outlines and boxes are visible.
         source = f"gradients=s={width}x{height}:c0=0x2b3a55:c1=0x6b7f99:d=5:r=25:seed=7"
         subprocess.run(
@@ -49,7 +55,7 @@ def render_preset_png(name: str, destination: Path) -> None:
                 "-vf",
                 f"ass={subtitles}",
                 "-ss",
-                str(FRAME_AT_S),
+                str(frame_at_s),
                 "-frames:v",
                 "1",
                 str(destination),

@@ -1,8 +1,8 @@
 """Subtitles: timed words and layout options in, file text out. Pure: no I/O, no models.
 
 cues = build_cues(words, layout)      # words grouped into lines and on-screen events
-render_ass(cues, layout)              # karaoke / word / line ASS for libass
-render_srt(cues), render_vtt(cues, karaoke=True), render_json(words, cues)
+render_ass(cues, layout)              # karaoke / highlight / word / line ASS for libass
+render_srt(cues), render_vtt(cues, karaoke=True), render_json(words, cues)   # each takes uppercase=True too
 render_formats(words, layout, ["ass", "srt"], audio_duration_s)   # every file asked for, from the same cues
 """
 

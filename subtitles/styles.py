@@ -2,8 +2,9 @@
 
 Sizes and margins are fractions of the video height (or width) so a preset looks the same at 1080p and in a
 vertical 1080x1920 short. Colours are given as `#RRGGBB` or `#RRGGBBAA` (AA = opacity, FF opaque) and written in
-ASS's `&HAABBGGRR` (AA = transparency). In karaoke, `primary` is the colour a word turns when it is spoken and
-`secondary` the colour before.
+ASS's `&HAABBGGRR` (AA = transparency). `primary` is the highlight: in karaoke the colour a word turns when it
+is spoken and keeps, in highlight mode the colour of the word being spoken. `secondary` is every other word's
+colour (and all text in word and line modes).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import ass
+from ass.data import Color
+
 COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
 
 
@@ -19,8 +23,8 @@ COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
 class Style:
     font: str = "DejaVu Sans"
     size: float = 0.06  # fraction of the video height, or pixels when > 1
-    primary: str = "#FFD700"  # spoken (karaoke highlight) / text colour
-    secondary: str = "#FFFFFF"  # not yet spoken
+    primary: str = "#FFD700"  # the highlight: spoken (karaoke), being spoken (highlight mode)
+    secondary: str = "#FFFFFF"  # every other word, and all text in word and line modes
     outline_colour: str = "#000000"
     back_colour: str = "#00000080"  # shadow or box
     bold: bool = True
@@ -69,13 +73,18 @@ def columns_that_fit(style: Style, resolution: tuple[int, int]) -> int:
     return max(8, int(usable_px / (max(8, scaled(style.size, height)) * GLYPH_WIDTH_RATIO)))
 
 
-def ass_colour(colour: str) -> str:
-    """`#RRGGBB[AA]` (AA = opacity) → `&HAABBGGRR` (AA = transparency)."""
+def ass_color(colour: str) -> Color:
+    """`#RRGGBB[AA]` (AA = opacity) as the `ass` library's colour, whose alpha is a transparency."""
     if not COLOUR.match(colour):
         raise ValueError(f"{colour!r} is not a colour like #FFD700 or #00000080")
-    red, green, blue = colour[1:3], colour[3:5], colour[5:7]
+    red, green, blue = (int(colour[index : index + 2], 16) for index in (1, 3, 5))
     opacity = int(colour[7:9], 16) if len(colour) == 9 else 255
-    return f"&H{255 - opacity:02X}{blue}{green}{red}".upper()
+    return Color(red, green, blue, 255 - opacity)
+
+
+def ass_colour(colour: str) -> str:
+    """`#RRGGBB[AA]` (AA = opacity) → `&HAABBGGRR` (AA = transparency)."""
+    return ass_color(colour).to_ass()
 
 
 def scaled(value: float, reference_px: int) -> int:
@@ -83,20 +92,37 @@ def scaled(value: float, reference_px: int) -> int:
     return max(0, round(value if value > 1 else value * reference_px))
 
 
-def style_line(style: Style, resolution: tuple[int, int], karaoke: bool) -> str:
+def ass_style(style: Style, resolution: tuple[int, int], karaoke: bool) -> ass.Style:
+    """The document's one style, "Default". Outside karaoke every word is drawn in `secondary` (highlight mode
+    colours the spoken word in the event text)."""
     width, height = resolution
-    primary, secondary = (style.primary, style.secondary) if karaoke else (style.secondary, style.secondary)
+    primary = style.primary if karaoke else style.secondary
     font_size = max(8, scaled(style.size, height))
-    margin_h, margin_v = scaled(style.margin_h, width), scaled(style.margin_v, height)
+    margin_h = scaled(style.margin_h, width)
     outline = scaled(style.outline, height) if style.outline else 0
-    shadow = scaled(style.shadow, height) if style.shadow else 0
     if style.box:  # BorderStyle 3: the outline colour fills a box; give it the back colour and some padding
         border_style, outline_colour, outline = 3, style.back_colour, max(outline, round(font_size * 0.15))
     else:
         border_style, outline_colour = 1, style.outline_colour
-    values = [
-        "Default", style.font.replace(",", " "), font_size, ass_colour(primary), ass_colour(secondary),
-        ass_colour(outline_colour), ass_colour(style.back_colour), -1 if style.bold else 0, 0, 0, 0, 100, 100, 0,
-        0, border_style, outline, shadow, style.alignment, margin_h, margin_h, margin_v, 1,
-    ]  # fmt: skip
-    return "Style: " + ",".join(str(value) for value in values)
+    return ass.Style(
+        name="Default",
+        fontname=style.font.replace(",", " "),
+        fontsize=font_size,
+        primary_color=ass_color(primary),
+        secondary_color=ass_color(style.secondary),
+        outline_color=ass_color(outline_colour),
+        back_color=ass_color(style.back_colour),
+        bold=style.bold,
+        scale_x=100,
+        scale_y=100,
+        spacing=0,
+        angle=0,
+        border_style=border_style,
+        outline=outline,
+        shadow=scaled(style.shadow, height) if style.shadow else 0,
+        alignment=style.alignment,
+        margin_l=margin_h,
+        margin_r=margin_h,
+        margin_v=scaled(style.margin_v, height),
+        encoding=1,
+    )

@@ -1,7 +1,8 @@
 """What libass draws: ffmpeg burns our ASS onto a plain video and the frames are read back as pixels.
 
-The highlight colour appears where a word is once it is spoken and not before; between events nothing is drawn;
-user text that looks like override tags is drawn as text, not obeyed.
+The highlight colour appears where a word is once it is spoken and not before (karaoke), or only on the word being
+spoken (highlight mode, with its optional pop); between events nothing is drawn; uppercase draws capitals; user
+text that looks like override tags is drawn as text, not obeyed. The pictures in the docs are current.
 """
 
 from __future__ import annotations
@@ -107,6 +108,67 @@ def test_user_text_shaped_like_tags_is_drawn_as_text(tmp_path):
     assert len(columns(white_mask(hostile_frame))) > len(columns(white_mask(plain_frame)))  # the tag text shows
 
 
+def drawn_rows(frame: np.ndarray) -> np.ndarray:
+    return np.nonzero(frame.any(axis=(1, 2)))[0]
+
+
+def test_in_highlight_mode_only_the_word_being_spoken_takes_the_highlight_colour(tmp_path):
+    before_event, during_alpha, in_pause, during_beta = render_frames(
+        karaoke_file(WORDS, mode="highlight"), [0.3, 0.75, 1.25, 1.75], tmp_path
+    )
+    assert not before_event.any(), "nothing is drawn before the cue starts"
+    # While ALPHA is spoken it alone is gold; BETA, to its right, has not started and is white.
+    alpha_columns = columns(highlight_mask(during_alpha))
+    assert len(alpha_columns) > 20
+    assert alpha_columns.max() < columns(white_mask(during_alpha)).min()
+    # In the pause the highlight stays on ALPHA: BETA is still white.
+    assert np.array_equal(highlight_mask(in_pause), highlight_mask(during_alpha))
+    # While BETA is spoken it alone is gold, and ALPHA is back to white where it was gold.
+    assert columns(highlight_mask(during_beta)).min() > alpha_columns.max()
+    assert not highlight_mask(during_beta)[:, alpha_columns].any()
+    assert white_mask(during_beta)[:, alpha_columns].sum() > 50
+
+
+def test_the_highlight_pop_grows_the_spoken_word_and_it_is_back_to_size_after_it(tmp_path):
+    times_s = [1.25, 1.75]  # in the pause before BETA, and the middle of BETA
+    popped_pause, popped_beta = render_frames(
+        karaoke_file(WORDS, mode="highlight", highlight_scale=1.5), times_s, tmp_path
+    )
+    plain_pause, plain_beta = render_frames(karaoke_file(WORDS, mode="highlight"), times_s, tmp_path)
+    # Before BETA starts (and after ALPHA's own pop ended) the picture is the plain one.
+    assert np.array_equal(popped_pause, plain_pause)
+    # In the middle of BETA, the text is taller and BETA itself half as large again as it is unscaled.
+    assert len(drawn_rows(popped_beta)) > len(drawn_rows(popped_pause)) + 5
+    popped_height = len(np.nonzero(highlight_mask(popped_beta).any(axis=1))[0])
+    plain_height = len(np.nonzero(highlight_mask(plain_beta).any(axis=1))[0])
+    assert popped_height > plain_height * 1.3
+    assert len(columns(highlight_mask(popped_beta))) > len(columns(highlight_mask(plain_beta))) * 1.3
+
+
+def test_uppercase_renders_exactly_the_capitalised_text(tmp_path):
+    words = [TimedWord("Alpha", 0.5, 1.0), TimedWord("beta", 1.1, 1.6)]
+    capitals = [TimedWord(word.text.upper(), word.start_s, word.end_s) for word in words]
+    for mode in ("highlight", "karaoke"):
+        uppercased, capitalised, as_written = (
+            render_frames(karaoke_file(given, mode=mode, uppercase=upper), [0.75], tmp_path)[0]
+            for given, upper in ((words, True), (capitals, False), (words, False))
+        )
+        assert np.array_equal(uppercased, capitalised)
+        assert not np.array_equal(uppercased, as_written)
+
+
+def test_word_mode_draws_one_word_at_a_time_and_line_mode_the_whole_line_with_no_highlight(tmp_path):
+    word_alpha, word_beta = render_frames(karaoke_file(WORDS, mode="word"), [0.75, 1.75], tmp_path)
+    (line_alpha,) = render_frames(karaoke_file(WORDS, mode="line"), [0.75], tmp_path)
+    for frame in (word_alpha, word_beta, line_alpha):
+        assert white_mask(frame).sum() > 50
+        assert highlight_mask(frame).sum() < 5, "the highlight colour belongs to karaoke and highlight modes"
+    # Each word is drawn alone, centred; the line holds both words.
+    assert not np.array_equal(word_alpha, word_beta)
+    alpha_width, beta_width = len(columns(white_mask(word_alpha))), len(columns(white_mask(word_beta)))
+    assert len(columns(white_mask(line_alpha))) > alpha_width + beta_width
+
+
 @pytest.mark.parametrize("text", ["emoji 🎉 ok", "مرحبا بالعالم", "你好，世界", "cafe\u0301 na\u0308ive"])
 def test_unicode_text_renders(text, tmp_path):
     words = [TimedWord(word, 0.5 + n * 0.3, 0.7 + n * 0.3) for n, word in enumerate(text.split())]
@@ -123,7 +185,7 @@ PICTURE_TOLERANCE = 0.05
 REGENERATE = "run `uv run python scripts/render_presets.py` and commit docs/presets/"
 
 
-def rgb_pixels(picture: Path, size: tuple[int, int]) -> np.ndarray:
+def rgb_pixels(picture: Path, size: tuple[int, int], regenerate: str = REGENERATE) -> np.ndarray:
     """The picture decoded by ffmpeg, as height x width x RGB levels."""
     width, height = size
     completed = subprocess.run(
@@ -132,7 +194,7 @@ def rgb_pixels(picture: Path, size: tuple[int, int]) -> np.ndarray:
         check=True,
     )
     levels = len(completed.stdout)  # not the bytes themselves: a failure would print them all
-    assert levels == width * height * 3, f"{picture} is not {width}x{height}: {REGENERATE}"
+    assert levels == width * height * 3, f"{picture} is not {width}x{height}: {regenerate}"
     return np.frombuffer(completed.stdout, dtype=np.uint8).reshape(height, width, 3).astype(np.int16)
 
 
@@ -152,4 +214,27 @@ def test_each_presets_picture_in_the_docs_matches_a_fresh_render_of_it(tmp_path)
         assert difference <= PICTURE_TOLERANCE, (
             f"{committed} is not what the {picture.stem} preset renders now (mean difference {difference:.3f} "
             f"levels, {PICTURE_TOLERANCE} allowed): {REGENERATE}"
+        )
+
+
+REGENERATE_MODES = "run `uv run python scripts/render_modes.py` and commit docs/modes/"
+
+
+def test_each_modes_picture_in_the_docs_matches_a_fresh_render_of_it(tmp_path):
+    """docs/modes/*.png show each mode as scripts/render_modes.py draws it now, and nothing else."""
+    from scripts.render_modes import DOCS_FOLDER, MODES, render_modes
+
+    fresh = render_modes(tmp_path)
+    committed_names = sorted(picture.name for picture in DOCS_FOLDER.glob("*.png"))
+    assert committed_names == sorted(picture.name for picture in fresh), (
+        f"docs/modes/ should hold one picture per entry of MODES, no other: {REGENERATE_MODES}"
+    )
+    for picture in fresh:
+        size = MODES[picture.stem].resolution
+        committed = DOCS_FOLDER / picture.name
+        fresh_pixels = rgb_pixels(picture, size, REGENERATE_MODES)
+        difference = float(np.abs(fresh_pixels - rgb_pixels(committed, size, REGENERATE_MODES)).mean())
+        assert difference <= PICTURE_TOLERANCE, (
+            f"{committed} is not what the {picture.stem} mode renders now (mean difference {difference:.3f} "
+            f"levels, {PICTURE_TOLERANCE} allowed): {REGENERATE_MODES}"
         )

@@ -167,8 +167,12 @@ class StyleOverrides(_Strict):
         description="Font family, e.g. 'DejaVu Sans' (no commas, braces or control characters).",
     )
     size: Length | None = Field(None, description="Font size: fraction of the video height, or pixels.")
-    primary_colour: Colour | None = Field(None, description="Spoken-word (karaoke highlight) colour.")
-    secondary_colour: Colour | None = Field(None, description="Colour of words not yet spoken.")
+    primary_colour: Colour | None = Field(
+        None, description="Highlight colour: words spoken (karaoke) or being spoken (highlight mode)."
+    )
+    secondary_colour: Colour | None = Field(
+        None, description="Colour of the other words (not yet spoken in karaoke; all text in word and line modes)."
+    )
     outline_colour: Colour | None = None
     back_colour: Colour | None = Field(None, description="Shadow or box colour.")
     bold: bool | None = None
@@ -190,14 +194,28 @@ class SubtitleOptions(_Strict):
     """Which subtitle files to write, how lines are built and how they look."""
 
     formats: tuple[SubtitleFormat, ...] = Field(ALL_FORMATS, min_length=1, description="Files to write.")
-    mode: Literal["karaoke", "word", "line"] = Field(
-        "karaoke", description="karaoke: words light up in a line; word: one word at a time; line: plain lines."
+    mode: Literal["karaoke", "highlight", "word", "line"] = Field(
+        "karaoke",
+        description="karaoke: words light up in a line as they are spoken and stay lit; highlight: only the word "
+        "being spoken is in the highlight colour; word: one word at a time; line: plain lines.",
     )
-    karaoke_tag: Literal["k", "kf", "ko"] = Field("kf", description="ASS karaoke effect: fill (kf), jump, outline.")
+    karaoke_tag: Literal["k", "kf", "ko"] = Field(
+        "kf", description="ASS karaoke effect (karaoke mode): fill (kf), jump (k), outline (ko)."
+    )
     max_chars_per_line: Annotated[
         int, Field(ge=8, le=200, description="Line length limit in display columns (CJK and emoji count two).")
     ] = 42
     max_lines: Annotated[int, Field(ge=1, le=4, description="Lines shown together in one event.")] = 2
+    max_words_per_cue: Annotated[int, Field(ge=1, le=20)] | None = Field(
+        None, description="At most this many words on screen together (short-video captions: 2-4). None: no limit."
+    )
+    uppercase: bool = Field(
+        False, description="Display captions in capitals (every subtitle file); `words` keep the text as written."
+    )
+    highlight_scale: Annotated[float, Field(ge=1.0, le=1.5)] = Field(
+        1.0,
+        description="Highlight mode: the spoken word grows to this size mid-word and back (a pop); 1.0: no pop.",
+    )
     resolution: tuple[Annotated[int, Field(ge=16, le=7680)], Annotated[int, Field(ge=16, le=7680)]] = Field(
         (1920, 1080), description="Video size [width, height]; ASS PlayResX/PlayResY."
     )
@@ -216,12 +234,22 @@ class SubtitleOptions(_Strict):
             karaoke_tag=self.karaoke_tag,
             max_chars_per_line=self.max_chars_per_line,
             max_lines=self.max_lines,
+            max_words_per_cue=self.max_words_per_cue,
+            uppercase=self.uppercase,
+            highlight_scale=self.highlight_scale,
             min_duration_s=self.min_duration_s,
             max_duration_s=self.max_duration_s,
             allow_overlap=self.allow_overlap,
             resolution=self.resolution,
             style=PRESETS[self.preset].with_overrides(self.style.as_style_fields()),
         )
+
+    @field_validator("highlight_scale")
+    @classmethod
+    def _scale_in_highlight_mode(cls, scale: float, info: ValidationInfo) -> float:
+        if scale != 1.0 and info.data.get("mode") != "highlight":
+            raise ValueError("applies only to mode 'highlight' (the word being spoken grows)")
+        return scale
 
     @field_validator("formats")
     @classmethod
