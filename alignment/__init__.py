@@ -3,13 +3,13 @@
 `Aligner` is the interface the pipeline uses; `alignment.wav2vec2.Wav2Vec2Aligner` implements it with a wav2vec2
 CTC model and `alignment.ctc`, which finds the same path as `whisperx.align`, faster. Every word of the text
 comes back, in order: a word the model could not place gets a time interpolated between its neighbours and
-`interpolated=True`.
+`interpolated=True`. `retime_flagged` lets an aligner time the words an engine spoke as one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, cast
 
 import numpy as np
@@ -24,6 +24,7 @@ __all__ = [
     "TextSpan",
     "alignment_warnings",
     "fill_missing_times",
+    "retime_flagged",
     "spans_to_align",
 ]
 
@@ -140,3 +141,56 @@ def alignment_warnings(
     if characters and any(word.chars is None and not word.interpolated for word in spoken):
         warnings.append(f"character timings are not available from the {aligner_name} aligner")
     return warnings
+
+
+def retime_flagged(
+    words: Sequence[AlignedWord], samples: np.ndarray, sample_rate_hz: int, aligner: Aligner, language: str
+) -> list[AlignedWord]:
+    """An engine's word times with each group of words it spoke as one re-timed by `aligner` inside the group's
+    span; every other word as the engine timed it.
+
+    An engine may speak a few words as one (eSpeak NG: one event for "as it is"): it shares their sound by length
+    and flags the words after the first. A group is such a flagged run with the word before it, spoken from that
+    word's start to the run's end. A word stays flagged only if the aligner cannot place it either; a group the
+    aligner places no word of keeps the engine's times.
+    """
+    groups = [group for group in _shared_groups(words) if 0 < _span_s(words, group) <= MAX_SPAN_S]
+    spans = [
+        TextSpan(" ".join(words[index].text for index in group), words[group[0]].start_s, words[group[-1]].end_s)
+        for group in groups
+    ]
+    aligned = iter(aligner.align(samples, sample_rate_hz, spans, language) if spans else [])
+    retimed = list(words)
+    for group in groups:
+        guesses = [next(aligned) for _ in group]
+        if any(not guess.interpolated for guess in guesses):
+            retimed[group.start : group.stop] = _merged(words[group.start : group.stop], guesses)
+    return retimed
+
+
+def _merged(engine: Sequence[AlignedWord], aligned: Sequence[AlignedWord]) -> list[AlignedWord]:
+    """A group's words as the aligner timed them, flagged only where neither placed the word; the first word keeps
+    the engine's start, which its event gave exactly."""
+    merged = [
+        replace(guess, interpolated=word.interpolated and guess.interpolated)
+        for word, guess in zip(engine, aligned, strict=True)
+    ]
+    merged[0] = replace(merged[0], start_s=engine[0].start_s)
+    return merged
+
+
+def _shared_groups(words: Sequence[AlignedWord]) -> list[range]:
+    """Each run of flagged words with the unflagged word before it; flagged words before any unflagged one have no
+    span from the engine and are left out."""
+    groups = []
+    first: int | None = None
+    for index, word in enumerate([*words, None]):
+        if word is None or not word.interpolated:
+            if first is not None and index - first > 1:
+                groups.append(range(first, index))
+            first = index
+    return groups
+
+
+def _span_s(words: Sequence[AlignedWord], group: range) -> float:
+    return words[group[-1]].end_s - words[group[0]].start_s

@@ -59,15 +59,21 @@ def clip_aligner(language: str, loaded: Mapping[str, tuple[str, ...]]) -> str | 
     return next((name for name in PREFERENCE if language in loaded.get(name, ())), None)
 
 
+def best_aligner(aligners: Mapping[str, Aligner], language: str) -> Aligner | None:
+    """The loaded aligner `clip_aligner` prefers for `language`, or None: it also re-times the words an engine
+    spoke as one (`alignment.retime_flagged`)."""
+    name = clip_aligner(language, {name: tuple(aligner.languages) for name, aligner in aligners.items()})
+    return None if name is None else aligners[name]
+
+
 def clip_align(
     aligners: Mapping[str, Aligner], language: str
 ) -> Callable[[np.ndarray, int, str], list[AlignedWord]] | None:
     """(samples, rate, transcript) → word times for one clip in `language`, by the best loaded aligner; None when
     none is loaded for it. Cuts a long reference clip between two words."""
-    name = clip_aligner(language, {name: tuple(aligner.languages) for name, aligner in aligners.items()})
-    if name is None:
+    aligner = best_aligner(aligners, language)
+    if aligner is None:
         return None
-    aligner = aligners[name]
 
     def align(samples: np.ndarray, rate_hz: int, transcript: str) -> list[AlignedWord]:
         return aligner.align(samples, rate_hz, [TextSpan(transcript, 0.0, len(samples) / rate_hz)], language)

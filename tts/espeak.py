@@ -143,7 +143,9 @@ def word_times(text: str, events: list[tuple[int, int]], pcm: np.ndarray, rate_h
     """Each whitespace word starts at its first WORD event and ends where its sound stops before the next word.
 
     eSpeak may split a word (`eSpeak` → e, Speak: several events, the first counts) or give a word no event of
-    its own; such a word shares its predecessor's sound and is flagged.
+    its own; such a word shares its predecessor's sound by length and is flagged. The group (the word with the
+    event and the flagged words after it) spans exactly its sound, so `alignment.retime_flagged` can time its
+    words inside it.
     """
     words, offsets, position = text.split(), [], 0
     for word in words:
@@ -166,7 +168,8 @@ def word_times(text: str, events: list[tuple[int, int]], pcm: np.ndarray, rate_h
         following = known[rank + 1] if rank + 1 < len(known) else len(words)
         end = _sound_end(pcm, rate_hz, start, event_starts.get(following, duration_s))
         # eSpeak sometimes speaks a few words as one (no event for "it", "is" in "as it is"): the sound is
-        # shared among them by length, and the words without an event of their own are flagged.
+        # shared among them by length, and the words without an event of their own are flagged (an aligner can
+        # time them inside the group's span later).
         group = range(index, following)
         lengths = [max(1, len(words[member])) for member in group]
         edges = np.cumsum([0, *lengths]) / sum(lengths)

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alignment import AlignedWord, Aligner, TextSpan, alignment_warnings
-from alignment.policy import ENGINE, clip_align
+from alignment import AlignedWord, Aligner, TextSpan, alignment_warnings, retime_flagged
+from alignment.policy import ENGINE, best_aligner, clip_align
 from audio import write_audio
 from common.errors import DeviceFailure
 from common.gpu import as_gpu_failure, free_gpu_cache
@@ -107,7 +107,7 @@ class Pipeline:
             with clock.stage("tts"):
                 speech, text_map = self._speak(plan, engines, voices)
             with clock.stage("alignment"):
-                words = self._align(speech, text_map, plan, aligner, warnings)
+                words, aligner_name = self._align(speech, text_map, plan, aligner, warnings)
             with clock.stage("subtitles"):
                 subtitle_files = self._write_subtitles(words, plan, work, speech.duration_s)
             with clock.stage("audio"):
@@ -120,7 +120,7 @@ class Pipeline:
                 stored_subtitles = put_files(self.storage, subtitle_files, *where)
         models = ModelNames(
             tts="+".join(dict.fromkeys(engine.name for engine in engines)),
-            aligner=self._aligner_name(aligner),
+            aligner=aligner_name,
             storage=self.storage.name,
         )
         return SynthesisResult.of(
@@ -169,17 +169,29 @@ class Pipeline:
 
     def _align(
         self, speech: Speech, text_map: TextMap, plan: Plan, aligner: str, warnings: list[str]
-    ) -> list[AlignedWord]:
-        """The written words, timed: by the engine's own events, or by aligning each chunk's text in its span."""
+    ) -> tuple[list[AlignedWord], str]:
+        """The written words, timed, and what timed them: the engine's own events, or the aligner over each chunk's
+        text in its span."""
         if aligner == ENGINE:
-            spoken = list(speech.word_times or ())
+            spoken, name = self._engine_times(speech, plan.language)
         else:
+            name = self.aligners[aligner].name  # as results name it: wav2vec2-ctc, pocketsphinx
             rate = speech.sample_rate_hz
             spans = [TextSpan(c.text, c.start_sample / rate, c.end_sample / rate) for c in speech.chunks]
             spoken = self.aligners[aligner].align(speech.samples, rate, spans, plan.language, plan.characters)
         words = text_map.written_words(spoken)
-        warnings += alignment_warnings(words, spoken, plan.characters, self._aligner_name(aligner))
-        return words
+        warnings += alignment_warnings(words, spoken, plan.characters, name)
+        return words, name
+
+    def _engine_times(self, speech: Speech, language: str) -> tuple[list[AlignedWord], str]:
+        """The engine's word times, and what timed them: `engine`, or `engine+<aligner>` when words it spoke as one
+        were re-timed by the best aligner loaded for the language (without one they stay shared and flagged)."""
+        engine_times = list(speech.word_times or ())
+        helper = best_aligner(self.aligners, language)
+        if helper is None:
+            return engine_times, ENGINE
+        retimed = retime_flagged(engine_times, speech.samples, speech.sample_rate_hz, helper, language)
+        return retimed, ENGINE if retimed == engine_times else f"{ENGINE}+{helper.name}"
 
     @staticmethod
     def _write_subtitles(
@@ -193,10 +205,6 @@ class Pipeline:
             path.write_text(text, encoding=ENCODINGS[kind])
             files[kind] = (path, CONTENT_TYPES[kind])
         return files
-
-    def _aligner_name(self, aligner: str) -> str:
-        """As results name it: `engine`, or the aligner's own name (wav2vec2-ctc, pocketsphinx)."""
-        return aligner if aligner == ENGINE else self.aligners[aligner].name
 
     def _clip_aligner(self, language: str) -> AlignFn | None:
         return clip_align(self.aligners, language)
