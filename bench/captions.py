@@ -40,7 +40,7 @@ from subtitles.cues import line_width_limit, place_cues  # noqa: E402
 CORPUS = ROOT / "bench" / "captions_corpus.txt"
 LONG_TEXT_CHARS = 20_000
 Builder = Callable[[Sequence[TimedWord], SubtitleLayout, float | None], list[Cue]]
-BUILDERS: dict[str, Builder] = {"greedy (before)": build_greedy_cues, "by cost (now)": build_cues}
+BUILDERS: dict[str, Builder] = {"greedy baseline": build_greedy_cues, "build_cues": build_cues}
 SOFT_RULES = [rule for rule, (hard, _) in RULES.items() if not hard]
 LAYOUT_RULES = ("break_after_function_word", "break_misses_punctuation", "line_shape", "one_line_fits")
 GROUPING_RULES = ("one_word_cue", "sentence_split")

@@ -179,7 +179,7 @@ ENGLISH = BreakWords(
     ),
     conjunctions=frozenset(
         "and or but nor so yet because although though while whereas if unless whether as once when whenever "
-        "where wherever lest 'cause".split()
+        "where wherever lest cause".split()
     ),
     possessives=frozenset("my your his her its our their".split()),
     possessive_suffix="'s",
@@ -216,7 +216,7 @@ def ends_sentence(text: str, following: str | None, words: BreakWords) -> bool:
     return following is None or not _starts_lower_case(following)
 
 
-def ends_clause(text: str, following: str | None, words: BreakWords) -> bool:
+def ends_clause(text: str, words: BreakWords) -> bool:
     """Whether the word ends with punctuation that makes a good break (a comma, a question, a sentence end)."""
     bare = _bare(text)
     if bare.endswith(CLAUSE_END):
@@ -267,7 +267,7 @@ NO_CENTISECOND_COST = 1e4  # the cue would have no centisecond of its own and be
 
 def break_kind(word: TimedWord, following: TimedWord, words: BreakWords) -> str:
     """What kind of break lies between two words of a sentence (a key of `BREAK_COST`)."""
-    if ends_clause(word.text, following.text, words):
+    if ends_clause(word.text, words):
         return "clause"
     if _is_lone_mark(following.text):
         return "before_mark"
@@ -319,16 +319,17 @@ def cue_end_s(
     start_s: float, last_end_s: float, next_start_s: float | None, layout: SubtitleLayout, end_limit_s: float
 ) -> float:
     """When a cue leaves the screen: at least `min_duration_s` after it starts and not before its last word ends,
-    never after `end_limit_s` (the audio's end). Unless `allow_overlap`, cues are chained as the guides ask: a
-    cue whose next one starts within `CHAIN_S` of it stays until `MIN_GAP_S` before that one, so the eye sees a
-    new cue arrive instead of a flicker (for words spoken back to back, the last one's text leaves those two
-    frames early)."""
-    end = min(max(last_end_s, start_s + layout.min_duration_s), end_limit_s)
-    if next_start_s is None or layout.allow_overlap:
-        return end
-    if next_start_s - end <= CHAIN_S:
-        end = next_start_s - MIN_GAP_S
-    return min(max(end, start_s + MIN_CUE_S), next_start_s, end_limit_s)
+    never after `end_limit_s` (the audio's end). Unless `allow_overlap`, never into the next cue, and cues are
+    chained as the guides ask: a cue whose next one starts within `CHAIN_S` of it stays until `MIN_GAP_S` before
+    that one (but not past `max_duration_s`), so the eye sees a new cue arrive instead of a flicker; for words
+    spoken back to back there is no gap to keep."""
+    end = max(last_end_s, start_s + layout.min_duration_s, start_s + MIN_CUE_S)
+    if next_start_s is not None and not layout.allow_overlap:
+        if next_start_s - end <= CHAIN_S:
+            longest = start_s + max(layout.max_duration_s, last_end_s - start_s)
+            end = min(max(next_start_s - MIN_GAP_S, last_end_s, start_s + MIN_CUE_S), longest)
+        end = min(end, next_start_s)
+    return min(end, end_limit_s)
 
 
 class _Segmenter:

@@ -124,7 +124,9 @@ def test_words_espeak_speaks_as_one_are_timed_by_pocketsphinx_inside_their_group
     speech = espeak.synthesize(SENTENCE, None, SynthesisOptions(language=voice))
     engine = list(speech.word_times)
     groups = groups_of(engine)
-    assert [[engine[i].text for i in group] for group in groups] == [["as", "it", "is"]]  # what is being fixed
+    assert [[engine[i].text for i in group] for group in groups] == [
+        ["as", "it", "is"]
+    ]  # the group eSpeak gives no events
 
     retimed = retime_flagged(engine, speech.samples, speech.sample_rate_hz, pocketsphinx, "en")
     assert [word.text for word in retimed] == SENTENCE.split()
