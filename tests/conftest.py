@@ -106,3 +106,19 @@ def local_pipeline(loaded_models, tmp_path: Path):  # type: ignore[no-untyped-de
     return Pipeline(
         loaded_models.engines, loaded_models.aligners, LocalStorage(tmp_path / "output"), work_dir=tmp_path / "scratch"
     )
+
+
+@pytest.fixture(scope="session")
+def espeak():  # type: ignore[no-untyped-def]
+    """eSpeak NG through its C library: speech, and its own word events, offline."""
+    from tts.espeak import EspeakSynthesizer
+
+    return EspeakSynthesizer()
+
+
+@pytest.fixture(scope="session")
+def pocketsphinx():  # type: ignore[no-untyped-def]
+    """PocketSphinx aligning English offline, with no weights to fetch."""
+    from alignment.pocketsphinx_aligner import PocketsphinxAligner
+
+    return PocketsphinxAligner()

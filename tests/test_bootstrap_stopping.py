@@ -36,6 +36,25 @@ def wait_for(condition: Callable[[], object], timeout_s: float = 60) -> None:
         time.sleep(0.02)
 
 
+def stop_with_sigterm_once(ready: Callable[[], object], env: dict[str, str]) -> None:
+    """Start the bootstrap, send it SIGTERM once `ready()` holds (to the bootstrap alone, as RunPod signals the
+    container's process), and check that it stopped within seconds, saying why."""
+    bootstrap = subprocess.Popen(bootstrap_command(), env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(ready)
+        sent = time.monotonic()
+        bootstrap.send_signal(signal.SIGTERM)
+        _, stderr = bootstrap.communicate(timeout=STOP_GRACE_S + 10)
+        stopped_within_s = time.monotonic() - sent
+    finally:
+        if bootstrap.poll() is None:
+            bootstrap.kill()
+            bootstrap.communicate()
+    assert bootstrap.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert "stopped by SIGTERM before the worker started" in stderr
+    assert stopped_within_s < 5
+
+
 def stand_in_pids(path: Path) -> list[int]:
     """The hanging `uv sync` and its child, once it has written both."""
     try:
@@ -86,20 +105,7 @@ def test_a_hung_uv_sync_is_stopped_at_the_build_time_limit_and_its_lease_release
 
 @pytest.mark.slow
 def test_sigterm_during_a_build_stops_uv_removes_the_build_folder_and_exits_at_once(hanging):
-    bootstrap = subprocess.Popen(bootstrap_command(), env=hanging.env, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: stand_in_pids(hanging.pids) and list(hanging.envs.glob(".tmp-*")))
-        sent = time.monotonic()
-        bootstrap.send_signal(signal.SIGTERM)  # to the bootstrap alone, as RunPod signals the container's process
-        _, stderr = bootstrap.communicate(timeout=STOP_GRACE_S + 10)
-        stopped_within_s = time.monotonic() - sent
-    finally:
-        if bootstrap.poll() is None:
-            bootstrap.kill()
-            bootstrap.communicate()
-    assert bootstrap.returncode == 128 + signal.SIGTERM, stderr[-3000:]
-    assert "stopped by SIGTERM before the worker started" in stderr
-    assert stopped_within_s < 5
+    stop_with_sigterm_once(lambda: stand_in_pids(hanging.pids) and list(hanging.envs.glob(".tmp-*")), hanging.env)
     uv_sync, its_child = stand_in_pids(hanging.pids)
     assert not alive(uv_sync) and not alive(its_child)
     assert hanging.leftovers() == []
@@ -184,20 +190,7 @@ def test_a_hung_add_on_install_is_stopped_at_the_build_time_limit_and_the_worker
 
 @pytest.mark.slow
 def test_sigterm_during_an_add_on_install_stops_uv_and_its_children_and_exits_at_once(hanging_addon):
-    bootstrap = subprocess.Popen(bootstrap_command(), env=hanging_addon.env, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: stand_in_pids(hanging_addon.pids))
-        sent = time.monotonic()
-        bootstrap.send_signal(signal.SIGTERM)
-        _, stderr = bootstrap.communicate(timeout=STOP_GRACE_S + 10)
-        stopped_within_s = time.monotonic() - sent
-    finally:
-        if bootstrap.poll() is None:
-            bootstrap.kill()
-            bootstrap.communicate()
-    assert bootstrap.returncode == 128 + signal.SIGTERM, stderr[-3000:]
-    assert "stopped by SIGTERM before the worker started" in stderr
-    assert stopped_within_s < 5
+    stop_with_sigterm_once(lambda: stand_in_pids(hanging_addon.pids), hanging_addon.env)
     uv_pip, its_child = stand_in_pids(hanging_addon.pids)
     assert not alive(uv_pip) and not alive(its_child)
     assert list(hanging_addon.addons.iterdir()) == []

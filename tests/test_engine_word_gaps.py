@@ -38,20 +38,6 @@ def espeak_job(text: str, **job: object) -> Job:
     return parse_job({"text": text, "tts": {"engine": "espeak"}, "alignment": {"aligner": "engine"}, **job})
 
 
-@pytest.fixture(scope="module")
-def espeak():  # type: ignore[no-untyped-def]
-    from tts.espeak import EspeakSynthesizer
-
-    return EspeakSynthesizer()
-
-
-@pytest.fixture(scope="module")
-def pocketsphinx():  # type: ignore[no-untyped-def]
-    from alignment.pocketsphinx_aligner import PocketsphinxAligner
-
-    return PocketsphinxAligner()
-
-
 class RecordingAligner:
     """Places the words of each span it is given at fixed fractions of the span, except the words in `unplaced`."""
 

@@ -29,20 +29,6 @@ MEAN_ERROR_LIMIT_S = 0.025
 MAX_ERROR_LIMIT_S = 0.12
 
 
-@pytest.fixture(scope="module")
-def espeak():  # type: ignore[no-untyped-def]
-    from tts.espeak import EspeakSynthesizer
-
-    return EspeakSynthesizer()
-
-
-@pytest.fixture(scope="module")
-def pocketsphinx():  # type: ignore[no-untyped-def]
-    from alignment.pocketsphinx_aligner import PocketsphinxAligner
-
-    return PocketsphinxAligner()
-
-
 @pytest.mark.parametrize("language", ["en", "en-us", "de", "fr", "es", "it", "pt", "nl", "pl", "ru"])
 def test_espeak_word_times_are_monotonic_inside_the_audio_and_cover_every_word(espeak, language):
     text = "One two three, four five. Six seven eight nine ten!"
