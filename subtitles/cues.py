@@ -300,7 +300,7 @@ def place_cues(
     cues: list[Cue] = []
     for index, lines in enumerate(groups):
         following = groups[index + 1][0][0].start_s if index + 1 < len(groups) else None
-        end = cue_end_s(lines[0][0].start_s, lines[-1][-1].end_s, following, layout, end_limit)
+        end = cue_end_s(lines[0][0].start_s, lines[-1][-1], following, layout, end_limit)
         cue = Cue(lines=tuple(tuple(line) for line in lines), end_s=end)
         previous = cues[-1] if cues else None
         no_room = to_centiseconds(previous.end_s) <= to_centiseconds(previous.start_s) if previous else False
@@ -316,18 +316,20 @@ def place_cues(
 
 
 def cue_end_s(
-    start_s: float, last_end_s: float, next_start_s: float | None, layout: SubtitleLayout, end_limit_s: float
+    start_s: float, last: TimedWord, next_start_s: float | None, layout: SubtitleLayout, end_limit_s: float
 ) -> float:
-    """When a cue leaves the screen: at least `min_duration_s` after it starts and not before its last word ends,
-    never after `end_limit_s` (the audio's end). Unless `allow_overlap`, never into the next cue, and cues are
-    chained as the guides ask: a cue whose next one starts within `CHAIN_S` of it stays until `MIN_GAP_S` before
-    that one (but not past `max_duration_s`), so the eye sees a new cue arrive instead of a flicker; for words
-    spoken back to back there is no gap to keep."""
-    end = max(last_end_s, start_s + layout.min_duration_s, start_s + MIN_CUE_S)
+    """When a cue leaves the screen: at least `min_duration_s` after it starts and after its `last` word, never
+    after `end_limit_s` (the audio's end). Unless `allow_overlap`, never into the next cue, and cues are chained
+    as the guides ask: a cue whose next one starts within `CHAIN_S` of it stays until `MIN_GAP_S` before that one
+    (but not past `max_duration_s`), so the eye sees a new cue arrive instead of a flicker. For words spoken back
+    to back, that is up to two frames before the last word ends, never before the middle of it: the word is
+    still lit while it is heard (karaoke's fill completes by the cue's end)."""
+    end = max(last.end_s, start_s + layout.min_duration_s, start_s + MIN_CUE_S)
     if next_start_s is not None and not layout.allow_overlap:
         if next_start_s - end <= CHAIN_S:
-            longest = start_s + max(layout.max_duration_s, last_end_s - start_s)
-            end = min(max(next_start_s - MIN_GAP_S, last_end_s, start_s + MIN_CUE_S), longest)
+            longest = start_s + max(layout.max_duration_s, last.end_s - start_s)
+            heard = (last.start_s + last.end_s) / 2
+            end = min(max(next_start_s - MIN_GAP_S, heard, start_s + MIN_CUE_S), longest)
         end = min(end, next_start_s)
     return min(end, end_limit_s)
 
@@ -440,7 +442,7 @@ class _Segmenter:
             cost += ONE_WORD_CUE_COST
         start_s = words[start].start_s
         following = words[end].start_s if end < len(words) else None
-        shown_s = cue_end_s(start_s, words[end - 1].end_s, following, layout, self.end_limit_s) - start_s
+        shown_s = cue_end_s(start_s, words[end - 1], following, layout, self.end_limit_s) - start_s
         if following is not None and (
             to_centiseconds(start_s + shown_s) <= self.start_cs[start] or self.start_cs[end] >= self.limit_cs
         ):

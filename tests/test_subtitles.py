@@ -141,6 +141,14 @@ def test_cues_last_at_least_the_minimum_but_end_two_frames_before_the_next_and_n
     assert [cue.end_s for cue in cues] == [pytest.approx(0.3 - MIN_GAP_S), 1.3, 2.5]
 
 
+def test_a_cue_before_back_to_back_speech_leaves_two_frames_early_but_never_before_its_last_word_is_half_said():
+    layout = SubtitleLayout(max_words_per_cue=2, min_duration_s=0.2)
+    long_last = [TimedWord("Go", 0.0, 0.4), TimedWord("now.", 0.4, 1.0), TimedWord("Then", 1.0, 1.3)]
+    assert build_cues(long_last, layout)[0].end_s == pytest.approx(1.0 - MIN_GAP_S)
+    short_last = [TimedWord("Go", 0.0, 0.88), TimedWord("now.", 0.90, 0.95), TimedWord("Then", 0.96, 1.3)]
+    assert build_cues(short_last, layout)[0].end_s == pytest.approx(0.925)  # the middle of "now."
+
+
 def test_cues_close_together_are_chained_two_frames_apart():
     words = [TimedWord("One.", 0.0, 1.0), TimedWord("Two.", 1.4, 2.0), TimedWord("Three.", 3.0, 3.5)]
     cues = build_cues(words, SubtitleLayout(min_duration_s=0.5))
