@@ -64,13 +64,15 @@ PRESETS: dict[str, Style] = {
 
 # Average advance of a glyph relative to the font size, bold sans-serif; used to keep lines inside the frame.
 GLYPH_WIDTH_RATIO = 0.62
+CAPITAL_WIDTH_RATIO = 0.72  # the same for capitals (DejaVu Sans Bold measures about 0.70)
+MIN_COLUMNS = 8  # a line always holds this many, however large the font
 
 
 def columns_that_fit(style: Style, resolution: tuple[int, int]) -> int:
     """How many display columns fit between the side margins at this style's font size."""
     width, height = resolution
     usable_px = width - 2 * scaled(style.margin_h, width)
-    return max(8, int(usable_px / (max(8, scaled(style.size, height)) * GLYPH_WIDTH_RATIO)))
+    return max(MIN_COLUMNS, int(usable_px / (max(8, scaled(style.size, height)) * GLYPH_WIDTH_RATIO)))
 
 
 def ass_color(colour: str) -> Color:

@@ -246,3 +246,24 @@ def test_the_checker_forgives_what_no_cutting_could_avoid():
     rules = [violation.rule for violation in check_captions(cues, narrow, audio_duration_s=2.0).violations]
     assert "break_after_function_word" not in rules and "min_duration" not in rules
     assert rules.count("one_word_cue") == 1  # "thing." could have shared a cue with "extraordinary"
+
+
+def test_the_jobs_language_picks_the_break_words_the_captions_avoid():
+    from worker.contract import parse_job
+    from worker.plan import Plan
+
+    job = parse_job({"text": "Hallo und tschüss.", "language": "de", "tts": {"engine": "espeak"}})
+    assert Plan.of(job, default_engine="espeak").subtitle_layout.language == "de"
+    words = [TimedWord(text, i * 0.4, i * 0.4 + 0.35) for i, text in enumerate("dog house a on cat red".split())]
+    layout = SubtitleLayout(max_chars_per_line=14, max_lines=2)
+    # In English a line never ends on "a"; German's lists know nothing of it, so the lines' shape decides.
+    assert [[w.text for w in line] for line in build_cues(words, layout)[0].lines][0] == ["dog", "house"]
+    german = build_cues(words, replace(layout, language="de"))
+    assert [[w.text for w in line] for line in german[0].lines][0] == ["dog", "house", "a"]
+
+
+def test_capitals_get_fewer_columns_than_mixed_case_text():
+    shorts = SubtitleLayout(resolution=(1080, 1920), style=PRESETS["shorts"])
+    assert line_width_limit(replace(shorts, uppercase=True)) < line_width_limit(shorts)
+    classic = SubtitleLayout()
+    assert line_width_limit(replace(classic, uppercase=True)) < line_width_limit(classic) == 42

@@ -227,9 +227,10 @@ class SubtitleOptions(_Strict):
     max_duration_s: Annotated[float, Field(ge=0.5, le=30, description="Longest cue; longer ones are split.")] = 7.0
     allow_overlap: bool = Field(False, description="Let a cue's minimum duration run into the next cue.")
 
-    def layout(self) -> SubtitleLayout:
-        """How cues are built and look (the subtitles stage's options)."""
+    def layout(self, language: str = "en") -> SubtitleLayout:
+        """How cues are built and look (the subtitles stage's options), for text in `language`."""
         return SubtitleLayout(
+            language=language,
             mode=self.mode,
             karaoke_tag=self.karaoke_tag,
             max_chars_per_line=self.max_chars_per_line,

@@ -74,7 +74,7 @@ class Plan:
             requested_aligner=job.alignment.aligner,
             characters=job.alignment.characters,
             subtitle_formats=job.subtitles.formats,
-            subtitle_layout=job.subtitles.layout(),
+            subtitle_layout=job.subtitles.layout(job.language),
             audio=AudioOutput(job.audio.format, job.audio.sample_rate_hz, job.audio.loudness_lufs),
             output_prefix=job.output.prefix,
             presign_expiry_s=job.output.presign_expiry_s,
