@@ -55,6 +55,12 @@ def stop_with_sigterm_once(ready: Callable[[], object], env: dict[str, str]) -> 
     assert stopped_within_s < 5
 
 
+def kill_stand_ins(pids: Path) -> None:
+    for pid in stand_in_pids(pids):
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def stand_in_pids(path: Path) -> list[int]:
     """The hanging `uv sync` and its child, once it has written both."""
     try:
@@ -80,9 +86,7 @@ def hanging(tmp_path: Path) -> Iterator[Hanging]:
     env = bootstrap_env(project, tmp_path / "volume", STAND_IN_PIDS=str(pids))
     env["PATH"] = f"{stand_in_uv(tmp_path / 'bin', HANGING_SYNC)}{os.pathsep}{env['PATH']}"
     yield Hanging(env, pids, tmp_path / "volume" / "f5tts-worker" / "envs")
-    for pid in stand_in_pids(pids):  # whatever the outcome, leave nothing running
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    kill_stand_ins(pids)  # whatever the outcome, leave nothing running
 
 
 @pytest.mark.slow
@@ -162,9 +166,7 @@ def hanging_addon(tmp_path: Path) -> Iterator[HangingAddOn]:
     stand_in.chmod(0o755)
     env["PATH"] = f"{stand_in.parent}{os.pathsep}{env['PATH']}"
     yield HangingAddOn(env, pids, volume / "f5tts-worker" / "addons")
-    for pid in stand_in_pids(pids):  # whatever the outcome, leave nothing running
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    kill_stand_ins(pids)  # whatever the outcome, leave nothing running
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ text that looks like override tags is drawn as text, not obeyed. The pictures in
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -198,23 +199,32 @@ def rgb_pixels(picture: Path, size: tuple[int, int], regenerate: str = REGENERAT
     return np.frombuffer(completed.stdout, dtype=np.uint8).reshape(height, width, 3).astype(np.int16)
 
 
+def check_pictures_are_current(
+    fresh: list[Path], docs: Path, size_of: Callable[[str], tuple[int, int]], what: str, regenerate: str
+) -> None:
+    """`docs` holds exactly the pictures just rendered into `fresh`, each within PICTURE_TOLERANCE of its render."""
+    committed_names = sorted(picture.name for picture in docs.glob("*.png"))
+    assert committed_names == sorted(picture.name for picture in fresh), (
+        f"{docs.relative_to(docs.parent.parent)}/ should hold one picture per {what}, no other: {regenerate}"
+    )
+    for picture in fresh:
+        size = size_of(picture.stem)
+        committed = docs / picture.name
+        difference = float(
+            np.abs(rgb_pixels(picture, size, regenerate) - rgb_pixels(committed, size, regenerate)).mean()
+        )
+        assert difference <= PICTURE_TOLERANCE, (
+            f"{committed} is not what the {picture.stem} {what} renders now (mean difference {difference:.3f} "
+            f"levels, {PICTURE_TOLERANCE} allowed): {regenerate}"
+        )
+
+
 def test_each_presets_picture_in_the_docs_matches_a_fresh_render_of_it(tmp_path):
     """docs/presets/*.png show each preset as scripts/render_presets.py draws it now, and nothing else."""
     from scripts.render_presets import DOCS_FOLDER, RESOLUTIONS, render_presets
 
     fresh = render_presets(tmp_path)
-    committed_names = sorted(picture.name for picture in DOCS_FOLDER.glob("*.png"))
-    assert committed_names == sorted(picture.name for picture in fresh), (
-        f"docs/presets/ should hold one picture per preset, no other: {REGENERATE}, deleting retired presets' pictures"
-    )
-    for picture in fresh:
-        size = RESOLUTIONS[picture.stem]
-        committed = DOCS_FOLDER / picture.name
-        difference = float(np.abs(rgb_pixels(picture, size) - rgb_pixels(committed, size)).mean())
-        assert difference <= PICTURE_TOLERANCE, (
-            f"{committed} is not what the {picture.stem} preset renders now (mean difference {difference:.3f} "
-            f"levels, {PICTURE_TOLERANCE} allowed): {REGENERATE}"
-        )
+    check_pictures_are_current(fresh, DOCS_FOLDER, RESOLUTIONS.__getitem__, "preset", REGENERATE)
 
 
 REGENERATE_MODES = "run `uv run python scripts/render_modes.py` and commit docs/modes/"
@@ -225,16 +235,4 @@ def test_each_modes_picture_in_the_docs_matches_a_fresh_render_of_it(tmp_path):
     from scripts.render_modes import DOCS_FOLDER, MODES, render_modes
 
     fresh = render_modes(tmp_path)
-    committed_names = sorted(picture.name for picture in DOCS_FOLDER.glob("*.png"))
-    assert committed_names == sorted(picture.name for picture in fresh), (
-        f"docs/modes/ should hold one picture per entry of MODES, no other: {REGENERATE_MODES}"
-    )
-    for picture in fresh:
-        size = MODES[picture.stem].resolution
-        committed = DOCS_FOLDER / picture.name
-        fresh_pixels = rgb_pixels(picture, size, REGENERATE_MODES)
-        difference = float(np.abs(fresh_pixels - rgb_pixels(committed, size, REGENERATE_MODES)).mean())
-        assert difference <= PICTURE_TOLERANCE, (
-            f"{committed} is not what the {picture.stem} mode renders now (mean difference {difference:.3f} "
-            f"levels, {PICTURE_TOLERANCE} allowed): {REGENERATE_MODES}"
-        )
+    check_pictures_are_current(fresh, DOCS_FOLDER, lambda name: MODES[name].resolution, "mode", REGENERATE_MODES)
