@@ -5,11 +5,16 @@
 The frame is taken in the middle of the word "exactly", as libass draws it in a user's burn-in: karaoke has lit
 the words before it and is filling it, highlight lights it alone (and, in the shorts picture, has grown it to its
 largest), word mode shows it alone, line mode shows the plain line.
+
+dialogue.png shows a script's two speakers in karaoke with `name_prefix`: two frames stacked, one during each
+speaker's line, each speaker's name and spoken words in their own colour.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts.render_presets import PRESET_WORDS, render_frame_png  # noqa: E402
-from subtitles import PRESETS, SubtitleLayout  # noqa: E402
+from subtitles import PRESETS, SubtitleLayout, TimedWord, speaker_looks  # noqa: E402
 
 FRAME_AT_S = 1.84  # a frame of the 25 fps stand-in video, mid-way through "exactly" (spoken 1.65-2.00 s)
 LANDSCAPE, PORTRAIT = (1280, 720), (540, 960)
@@ -32,16 +37,67 @@ MODES: dict[str, SubtitleLayout] = {
 }
 DOCS_FOLDER = ROOT / "docs" / "modes"
 
+# A two-line script: the host, then the guest right after (no pause: the change of speaker alone ends the cue).
+DIALOGUE_LINES = (("host", "Welcome back to the show."), ("guest", "Thanks, it is great to be here."))
+SPOKEN = [(speaker, text) for speaker, line in DIALOGUE_LINES for text in line.split()]
+DIALOGUE_WORDS = [
+    TimedWord(text, 0.3 + index * 0.4, 0.65 + index * 0.4, speaker) for index, (speaker, text) in enumerate(SPOKEN)
+]
+DIALOGUE_FRAMES_AT_S = (1.28, 3.68)  # frames of the 25 fps video mid-way through "to" (host) and "great" (guest)
+DIALOGUE = SubtitleLayout(
+    mode="karaoke",
+    resolution=LANDSCAPE,
+    speakers=speaker_looks(PRESETS["classic"], ["host", "guest"], labels={"host": "Host", "guest": "Guest"}),
+    name_prefix=True,
+)
+DIALOGUE_NAME = "dialogue"
+
 
 def render_modes(folder: Path) -> list[Path]:
-    """Render every entry of MODES to `folder`/<name>.png, as the docs show them; return the pictures' paths."""
+    """Render every entry of MODES, and the dialogue, to `folder`/<name>.png, as the docs show them; return the
+    pictures' paths."""
     folder.mkdir(parents=True, exist_ok=True)
     pictures = []
     for name, layout in MODES.items():
         picture = folder / f"{name}.png"
         render_frame_png(layout, PRESET_WORDS, FRAME_AT_S, picture)
         pictures.append(picture)
+    dialogue = folder / f"{DIALOGUE_NAME}.png"
+    render_stacked_png(DIALOGUE, DIALOGUE_WORDS, DIALOGUE_FRAMES_AT_S, dialogue)
+    pictures.append(dialogue)
     return pictures
+
+
+def picture_size(name: str) -> tuple[int, int]:
+    """The size of the picture `name`.png: its layout's resolution (the dialogue's frames stacked)."""
+    if name == DIALOGUE_NAME:
+        width, height = DIALOGUE.resolution
+        return width, height * len(DIALOGUE_FRAMES_AT_S)
+    return MODES[name].resolution
+
+
+def render_stacked_png(
+    layout: SubtitleLayout, words: list[TimedWord], frames_at_s: tuple[float, ...], destination: Path
+) -> None:
+    """The frames at `frames_at_s` (see render_frame_png), one above the other in one picture."""
+    with tempfile.TemporaryDirectory() as scratch:
+        frames = [Path(scratch) / f"frame{index}.png" for index in range(len(frames_at_s))]
+        for frame, at_s in zip(frames, frames_at_s, strict=True):
+            render_frame_png(layout, words, at_s, frame)
+        inputs = [argument for frame in frames for argument in ("-i", str(frame))]
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                *inputs,
+                "-filter_complex",
+                f"vstack=inputs={len(frames)}",
+                str(destination),
+            ],
+            check=True,
+        )
 
 
 def main() -> int:

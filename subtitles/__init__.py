@@ -4,12 +4,16 @@ cues = build_cues(words, layout)      # words grouped into lines and on-screen e
 render_ass(cues, layout)              # karaoke / highlight / word / line ASS for libass
 render_srt(cues), render_vtt(cues, karaoke=True), render_json(words, cues)   # each takes uppercase=True too
 render_formats(words, layout, ["ass", "srt"], audio_duration_s)   # every file asked for, from the same cues
+
+Scripts: words carry a `speaker`; `speaker_looks(style, speakers, overrides, labels)` gives each speaker a label
+and a style (a highlight colour from the palette) for `SubtitleLayout(speakers=..., name_prefix=True)`. A cue
+never spans two speakers; every format names who speaks.
 """
 
 from subtitles.ass import render_ass
 from subtitles.cues import Cue, SubtitleLayout, TimedWord, build_cues, display_width
 from subtitles.formats import ALL_FORMATS, CONTENT_TYPES, ENCODINGS, SubtitleFormat, render_formats
-from subtitles.styles import PRESETS, Style
+from subtitles.styles import PRESETS, SpeakerLook, Style, speaker_looks
 from subtitles.text_formats import render_json, render_srt, render_vtt
 
 __all__ = [
@@ -20,6 +24,7 @@ __all__ = [
     "SubtitleFormat",
     "render_formats",
     "Cue",
+    "SpeakerLook",
     "Style",
     "display_width",
     "SubtitleLayout",
@@ -29,4 +34,5 @@ __all__ = [
     "render_json",
     "render_srt",
     "render_vtt",
+    "speaker_looks",
 ]

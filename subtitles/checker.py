@@ -14,6 +14,8 @@ break. Soft rules are the guides' preferences, each exception counted:
   cutting does;
 - a word wider than a line is a soft exception (`word_too_wide`): no break can help it.
 Word lists come from `subtitles.cues.BREAK_WORDS` (English first); another language gets the other rules.
+In scripts, a cue's words must all be one speaker's (`speaker_change`), and a change of speaker ends a phrase
+like a sentence end.
 
     report = check_captions(cues, layout, audio_duration_s=12.5)
     report.hard_count, report.soft_count, report.count("one_word_cue")
@@ -53,6 +55,7 @@ RULES: dict[str, tuple[bool, str]] = {
     "order": (True, "a cue is empty, ends before it starts, starts before the previous one, or its words go back"),
     "overlap": (True, "a cue starts before the previous one ends (unless the layout allows overlap)"),
     "past_audio_end": (True, "a cue ends after the audio"),
+    "speaker_change": (True, "a cue holds words of more than one speaker"),
     "word_too_wide": (False, "a single word is wider than a line (no break can help)"),
     "min_duration": (False, "a cue is on screen less than min_duration_s"),
     "reading_speed": (False, "a cue asks for more than MAX_CHARS_PER_SECOND (letters, digits and spaces)"),
@@ -171,13 +174,15 @@ class _Context:
         self.phrase_ends = [self._ends_phrase(index) for index in range(len(self.words))]
 
     def _ends_phrase(self, index: int) -> bool:
-        """Whether a sentence ends after this word, or a long pause follows it: no cue should run on."""
+        """Whether a sentence ends after this word, a long pause follows it, or another speaker does: no cue
+        should run on."""
         if index + 1 >= len(self.words):
             return True
         word, following = self.words[index], self.words[index + 1]
         return (
             ends_sentence(word.text, following.text, self.break_words)
             or following.start_s - word.end_s >= PAUSE_BREAK_S
+            or following.speaker != word.speaker
         )
 
     def phrase_around(self, index: int) -> tuple[int, int]:
@@ -262,10 +267,17 @@ def _sequence_violations(context: _Context) -> Iterator[Violation]:
 
 
 def _cue_violations(context: _Context, index: int) -> Iterator[Violation]:
+    yield from _speaker_violations(context, index)
     yield from _line_violations(context, index)
     yield from _timing_violations(context, index)
     yield from _break_violations(context, index)
     yield from _grouping_violations(context, index)
+
+
+def _speaker_violations(context: _Context, index: int) -> Iterator[Violation]:
+    speakers = list(dict.fromkeys(word.speaker for word in context.cues[index].words))
+    if len(speakers) > 1:
+        yield _violation("speaker_change", index, f"words of {len(speakers)} speakers: {speakers}")
 
 
 def _line_violations(context: _Context, index: int) -> Iterator[Violation]:

@@ -26,6 +26,11 @@ words than fit its lines, so the search is linear in the number of words. The wo
 
 On screen (`place_cues`), a cue stays at least `min_duration_s`, but never into the next cue (unless
 `allow_overlap`) and never past the end of the audio; cues close together are chained two frames apart.
+
+Scripts: each word may carry its `speaker`. A cue never spans two speakers: a change of speaker ends a phrase
+like a sentence end, in every mode, and a cue with no centisecond of its own is never shown with another speaker's.
+A cue that starts a speaker's turn (`starts_turn`) shows `Label: ` before its words in SRT, and in ASS with
+`name_prefix`; its first line is measured with that prefix, so it still fits.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Literal
@@ -43,6 +48,7 @@ from subtitles.styles import (
     GLYPH_WIDTH_RATIO,
     MIN_COLUMNS,
     PRESETS,
+    SpeakerLook,
     Style,
     columns_that_fit,
 )
@@ -65,6 +71,7 @@ class TimedWord:
     text: str
     start_s: float
     end_s: float
+    speaker: str | None = None  # scripts: the key of who says it (`SpeakerLook.name`)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,13 @@ class SubtitleLayout:
     allow_overlap: bool = False
     resolution: tuple[int, int] = (1920, 1080)
     style: Style = field(default_factory=lambda: PRESETS["classic"])
+    speakers: tuple[SpeakerLook, ...] = ()  # scripts: each speaker's label and style (`speaker_looks`)
+    name_prefix: bool = False  # scripts: ASS starts each speaker's turn with `Label: `
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each known speaker's shown name by key."""
+        return {look.name: look.label for look in self.speakers}
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,31 @@ class Cue:
     @property
     def text(self) -> str:
         return "\n".join(" ".join(word.text for word in line) for line in self.lines)
+
+    @property
+    def speaker(self) -> str | None:
+        """Who says the cue: its first word's speaker (a cue never spans two)."""
+        return self.lines[0][0].speaker
+
+
+def label_of(speaker: str, labels: Mapping[str, str] | None) -> str:
+    """The name shown for a speaker: its label, else its key."""
+    return (labels or {}).get(speaker) or speaker
+
+
+def starts_turn(speaker: str | None, previous: str | None) -> bool:
+    """Whether a cue (or word) said by `speaker` after one said by `previous` starts a speaker's turn."""
+    return speaker is not None and speaker != previous
+
+
+def turn_starts(cues: Sequence[Cue]) -> list[bool]:
+    """For each cue, whether it starts a speaker's turn: it has a speaker, not the previous cue's."""
+    return [starts_turn(cue.speaker, cues[index - 1].speaker if index else None) for index, cue in enumerate(cues)]
+
+
+def prefix_text(label: str) -> str:
+    """What precedes the words of a cue that starts a speaker's turn."""
+    return f"{label}: "
 
 
 def display_width(text: str) -> int:
@@ -306,7 +345,8 @@ def place_cues(
     groups: Sequence[Sequence[Sequence[TimedWord]]], layout: SubtitleLayout, audio_duration_s: float | None = None
 ) -> list[Cue]:
     """Words already grouped into cues (each a list of lines), timed on screen: each cue from its first word's
-    start until `cue_end_s`; a cue that would have no centisecond of its own is shown with the one before."""
+    start until `cue_end_s`; a cue that would have no centisecond of its own is shown with the one before, when
+    the same speaker says both."""
     end_limit = audio_duration_s if audio_duration_s is not None else float("inf")
     limit_cs = end_limit_centiseconds(audio_duration_s) if audio_duration_s is not None else None
     cues: list[Cue] = []
@@ -317,9 +357,10 @@ def place_cues(
         previous = cues[-1] if cues else None
         no_room = to_centiseconds(previous.end_s) <= to_centiseconds(previous.start_s) if previous else False
         too_late = limit_cs is not None and to_centiseconds(cue.start_s) >= limit_cs
-        if previous is not None and (no_room or too_late):
+        if previous is not None and (no_room or too_late) and previous.speaker == cue.speaker:
             # No centisecond of its own for one of them (words with no duration, or at the audio's very end):
-            # show them together.
+            # show them together. Never two speakers' words: then each keeps its own cue, and ASS gives the one
+            # with no centisecond its own (it may share one with its neighbour).
             joined = previous.lines[:-1] + (previous.lines[-1] + cue.lines[0],) + cue.lines[1:]
             cue = Cue(lines=joined, end_s=max(previous.end_s, cue.end_s))
             cues.pop()
@@ -361,7 +402,7 @@ class _Segmenter:
         self.max_words = layout.max_words_per_cue or len(words) or 1
         self.end_limit_s = audio_duration_s if audio_duration_s is not None else math.inf
         self.limit_cs = end_limit_centiseconds(audio_duration_s) if audio_duration_s is not None else math.inf
-        widths = [display_width(word.text) for word in words]
+        widths = [display_width(word.text) + self._prefix_width(index) for index, word in enumerate(words)]
         # `edge[k]`: columns of words[:k], one space after each; a span's width is edge[j] - edge[i] - 1.
         self.edge = list(accumulate((width + 1 for width in widths), initial=0))
         # Columns words take beyond a whole line: such a word gets a line of its own.
@@ -382,6 +423,14 @@ class _Segmenter:
             for index, cost in enumerate(self.after_cost)
         ]
 
+    def _prefix_width(self, index: int) -> int:
+        """Columns the name prefix adds before word `index` when it starts a speaker's turn (counted whether or not
+        ASS shows it: SRT always does)."""
+        speaker = self.words[index].speaker
+        if speaker is None or not starts_turn(speaker, self.words[index - 1].speaker if index else None):
+            return 0
+        return display_width(prefix_text(label_of(speaker, self.layout.labels)))
+
     def cues(self) -> list[list[list[TimedWord]]]:
         groups: list[list[list[TimedWord]]] = []
         for first, last in self._phrases():
@@ -392,12 +441,17 @@ class _Segmenter:
         return groups
 
     def _phrases(self) -> list[tuple[int, int]]:
-        """Spans that no cue crosses: sentences, cut again at long pauses."""
+        """Spans that no cue crosses: sentences, cut again at long pauses and wherever the speaker changes."""
         spans: list[tuple[int, int]] = []
         first = 0
         for index, word in enumerate(self.words):
             following = self.words[index + 1] if index + 1 < len(self.words) else None
-            if following is None or self.sentence_ends[index] or following.start_s - word.end_s >= PAUSE_BREAK_S:
+            if (
+                following is None
+                or self.sentence_ends[index]
+                or following.start_s - word.end_s >= PAUSE_BREAK_S
+                or following.speaker != word.speaker
+            ):
                 spans.append((first, index + 1))
                 first = index + 1
         return spans

@@ -25,14 +25,14 @@ def render_formats(
     words: Sequence[TimedWord], layout: SubtitleLayout, formats: Sequence[SubtitleFormat], audio_duration_s: float
 ) -> dict[SubtitleFormat, str]:
     """The text of each file in `formats`, from the same cues. With `layout.uppercase` every file displays
-    capitals; the JSON's `words` keep the text as written."""
+    capitals; the JSON's `words` keep the text as written. Speakers are named by `layout.speakers`' labels."""
     cues = build_cues(words, layout, audio_duration_s=audio_duration_s)
     # Karaoke and highlight both follow each word as it is spoken: WebVTT says so with inline word timestamps.
     word_timed = layout.mode in ("karaoke", "highlight")
     renderers = {
         "ass": lambda: render_ass(cues, layout, audio_duration_s=audio_duration_s),
-        "srt": lambda: render_srt(cues, uppercase=layout.uppercase),
-        "vtt": lambda: render_vtt(cues, karaoke=word_timed, uppercase=layout.uppercase),
+        "srt": lambda: render_srt(cues, uppercase=layout.uppercase, labels=layout.labels),
+        "vtt": lambda: render_vtt(cues, karaoke=word_timed, uppercase=layout.uppercase, labels=layout.labels),
         "json": lambda: render_json(words, cues, uppercase=layout.uppercase),
     }
     return {kind: renderers[kind]() for kind in formats}

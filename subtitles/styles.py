@@ -5,11 +5,17 @@ vertical 1080x1920 short. Colours are given as `#RRGGBB` or `#RRGGBBAA` (AA = op
 ASS's `&HAABBGGRR` (AA = transparency). `primary` is the highlight: in karaoke the colour a word turns when it
 is spoken and keeps, in highlight mode the colour of the word being spoken. `secondary` is every other word's
 colour (and all text in word and line modes).
+
+Scripts (several speakers): `speaker_looks` gives each speaker a look of its own, the base style with another
+highlight colour from the style's `palette` (the first speaker keeps the style's own `primary`), then that speaker's
+overrides. The ASS file gets one style per speaker; word and line modes have no highlight, so there speakers
+differ by their overrides and by the name prefix (drawn in the speaker's colour).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -17,6 +23,23 @@ import ass
 from ass.data import Color
 
 COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
+SPEAKER_KEY = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # also an ASS style name: no comma, no space
+# Highlight colours for a script's second, third, ... speaker, in that order. Each is bright enough to read against
+# a black outline (WCAG contrast at least 6.9:1), far from the presets' gold, yellow and white highlights and
+# their white and grey unlit text, and far from each other (CIE76 distance at least 24); no gold or yellow, which
+# the presets' first speaker has.
+SPEAKER_PALETTE = (
+    "#00E5FF",  # cyan
+    "#FF6EC7",  # pink
+    "#7CFC00",  # green
+    "#B388FF",  # lavender
+    "#FF9F1C",  # orange
+    "#3DDC97",  # mint
+    "#FF5A5F",  # coral red
+    "#4DA6FF",  # sky blue
+    "#F0A8FF",  # orchid
+    "#FF8FA3",  # salmon
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +57,9 @@ class Style:
     alignment: int = 2  # numpad layout: 1-3 bottom, 4-6 middle, 7-9 top
     margin_h: float = 0.05  # fraction of the width, or pixels when > 1
     margin_v: float = 0.06  # fraction of the height, or pixels when > 1
+    palette: tuple[str, ...] = SPEAKER_PALETTE  # scripts: the highlight of each speaker after the first
 
-    def with_overrides(self, overrides: dict[str, Any]) -> Style:
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Style:
         known = {field.name for field in fields(self)}
         return replace(
             self, **{name: value for name, value in overrides.items() if name in known and value is not None}
@@ -60,6 +84,41 @@ PRESETS: dict[str, Style] = {
         margin_v=0.05,
     ),
 }
+
+
+@dataclass(frozen=True)
+class SpeakerLook:
+    """How one speaker's captions look: `name` is the speaker's key (`TimedWord.speaker`), `label` what is shown
+    as their name (the name prefix, WebVTT's voice tag, SRT, the ASS event's Name)."""
+
+    name: str
+    label: str
+    style: Style
+
+
+def speaker_looks(
+    style: Style,
+    speakers: Sequence[str],
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> tuple[SpeakerLook, ...]:
+    """A look for each speaker, in the given order: `style` with the highlight (`primary`) of the speaker's place,
+    then the speaker's own `overrides` (the keys `Style.with_overrides` takes). The first speaker keeps `style`'s
+    own `primary` (so a one-speaker script looks like any job, and a job's own highlight colour applies); the
+    others take `style.palette` in turn, leaving out a colour equal to that `primary`. A label defaults to the key.
+    Overrides and labels of speakers not in `speakers` are ignored."""
+    if len(set(speakers)) != len(speakers):
+        raise ValueError(f"speakers are named more than once: {list(speakers)}")
+    bad = [name for name in speakers if not SPEAKER_KEY.match(name)]
+    if bad:
+        raise ValueError(f"speaker keys are 1-32 letters, digits, - or _: {bad}")
+    others = [colour for colour in style.palette if colour[:7].upper() != style.primary[:7].upper()]
+    looks = []
+    for index, name in enumerate(speakers):
+        primary = others[(index - 1) % len(others)] if index and others else style.primary
+        own = replace(style, primary=primary).with_overrides((overrides or {}).get(name, {}))
+        looks.append(SpeakerLook(name=name, label=(labels or {}).get(name) or name, style=own))
+    return tuple(looks)
 
 
 # Average advance of a glyph relative to the font size, bold sans-serif; used to keep lines inside the frame.
@@ -94,9 +153,9 @@ def scaled(value: float, reference_px: int) -> int:
     return max(0, round(value if value > 1 else value * reference_px))
 
 
-def ass_style(style: Style, resolution: tuple[int, int], karaoke: bool) -> ass.Style:
-    """The document's one style, "Default". Outside karaoke every word is drawn in `secondary` (highlight mode
-    colours the spoken word in the event text)."""
+def ass_style(style: Style, resolution: tuple[int, int], karaoke: bool, name: str = "Default") -> ass.Style:
+    """The style as the document's style `name` ("Default", or a speaker's). Outside karaoke every word is drawn
+    in `secondary` (highlight mode colours the spoken word in the event text)."""
     width, height = resolution
     primary = style.primary if karaoke else style.secondary
     font_size = max(8, scaled(style.size, height))
@@ -107,7 +166,7 @@ def ass_style(style: Style, resolution: tuple[int, int], karaoke: bool) -> ass.S
     else:
         border_style, outline_colour = 1, style.outline_colour
     return ass.Style(
-        name="Default",
+        name=name,
         fontname=style.font.replace(",", " "),
         fontsize=font_size,
         primary_color=ass_color(primary),

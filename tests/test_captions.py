@@ -202,6 +202,10 @@ CASES: dict[str, Callable[[], tuple[list[Cue], float | None]]] = {
     "order": lambda: ([cue(["Hello there."], 2, 3), cue(["Good morning."], 0, 1)], None),
     "overlap": lambda: ([cue(["Hello there."], 0, 2), cue(["Good morning."], 1.5, 3)], None),
     "past_audio_end": lambda: ([cue(["Hello there."], 0, 2)], 1.5),
+    "speaker_change": lambda: (
+        [Cue(lines=((TimedWord("Hi", 0, 0.5, "host"), TimedWord("there.", 0.5, 1, "guest")),), end_s=1.5)],
+        None,
+    ),
     "word_too_wide": lambda: ([cue(["Incomprehensibilities."], 0, 2)], None),
     "min_duration": lambda: ([cue(["Hi there."], 0, 0.3), cue(["Good morning."], 1, 2)], None),
     "reading_speed": lambda: ([cue(["Unbelievably fast", "talking here."], 0, 0.8)], None),

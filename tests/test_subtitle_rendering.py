@@ -231,8 +231,8 @@ REGENERATE_MODES = "run `uv run python scripts/render_modes.py` and commit docs/
 
 
 def test_each_modes_picture_in_the_docs_matches_a_fresh_render_of_it(tmp_path):
-    """docs/modes/*.png show each mode as scripts/render_modes.py draws it now, and nothing else."""
-    from scripts.render_modes import DOCS_FOLDER, MODES, render_modes
+    """docs/modes/*.png show each mode (and the dialogue) as scripts/render_modes.py draws it now, nothing else."""
+    from scripts.render_modes import DOCS_FOLDER, picture_size, render_modes
 
     fresh = render_modes(tmp_path)
-    check_pictures_are_current(fresh, DOCS_FOLDER, lambda name: MODES[name].resolution, "mode", REGENERATE_MODES)
+    check_pictures_are_current(fresh, DOCS_FOLDER, picture_size, "mode", REGENERATE_MODES)
