@@ -1,6 +1,9 @@
-"""Loudness of the output: integrated loudness to a target (ITU-R BS.1770 / EBU R128) without clipping."""
+"""Loudness (ITU-R BS.1770 / EBU R128) without clipping: the output brought to a target, and the voices of a
+script brought to one level so that they do not jump from line to line."""
 
 from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
@@ -51,3 +54,30 @@ def limit_peaks(samples: np.ndarray, rate_hz: int, peak_limit: float, window_s: 
     reach = max(1, int(window_s * rate_hz))
     gain = uniform_filter1d(minimum_filter1d(needed, size=2 * reach + 1, mode="nearest"), size=reach, mode="nearest")
     return samples * np.minimum(gain, needed)
+
+
+def level_voices(parts: Sequence[np.ndarray], voices: Sequence[Hashable], rate_hz: int) -> list[np.ndarray]:
+    """The parts with each voice's gain set so that every voice has the same integrated loudness (the median
+    of theirs), measured over all of that voice's parts together; peaks limited, never clipped. A voice too short
+    or too quiet to measure keeps its level, and one voice alone is left as it is."""
+    import pyloudnorm
+
+    meter = pyloudnorm.Meter(rate_hz)
+    loudness: dict[Hashable, float] = {}
+    for voice in dict.fromkeys(voices):
+        joined = np.concatenate([part for part, owner in zip(parts, voices, strict=True) if owner == voice])
+        if len(joined) >= int(0.4 * rate_hz):  # BS.1770 gates in 400 ms blocks
+            measured = meter.integrated_loudness(joined.astype(np.float64))
+            if np.isfinite(measured):
+                loudness[voice] = measured
+    if len(loudness) < 2:
+        return list(parts)
+    target = float(np.median(list(loudness.values())))
+    levelled = []
+    for part, voice in zip(parts, voices, strict=True):
+        if voice not in loudness:
+            levelled.append(part)
+            continue
+        gained = part.astype(np.float64) * 10 ** ((target - loudness[voice]) / 20)
+        levelled.append(limit_peaks(gained, rate_hz, PEAK_LIMIT).astype(np.float32))
+    return levelled

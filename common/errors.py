@@ -35,6 +35,7 @@ class InvalidInput(WorkerError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}" if field else problem)
         self.field = field
+        self.problem = problem
 
 
 class VoiceError(WorkerError):

@@ -32,7 +32,7 @@ def test_a_minimal_job_gets_the_documented_defaults():
     [
         (None, "invalid_input: input: must be a JSON object, got NoneType"),
         ([], "invalid_input: input: must be a JSON object, got list"),
-        ({"voice": VOICE}, "invalid_input: text: is required"),
+        ({"voice": VOICE}, "invalid_input: text: is required: give text, or script (a list of lines and pauses)"),
         ({"text": "   ", "voice": VOICE}, "invalid_input: text: must contain at least one word"),
         (
             {"text": "Hi", "tts": {"engine": "f5"}},
@@ -40,11 +40,11 @@ def test_a_minimal_job_gets_the_documented_defaults():
         ),
         (
             {"text": "Hi", "voice": {"text": "x"}},
-            "invalid_input: voice: give exactly one of base64, url, s3_key or name (got none)",
+            "invalid_input: voice: give exactly one of base64, url, s3_key, name or espeak (got none)",
         ),
         (
             {"text": "Hi", "voice": {**VOICE, "base64": "AAAA"}},
-            "invalid_input: voice: give exactly one of base64, url, s3_key or name (got base64, url)",
+            "invalid_input: voice: give exactly one of base64, url, s3_key, name or espeak (got base64, url)",
         ),
         (
             {"text": "Hi", "voice": VOICE, "language": "zh-CN"},

@@ -74,3 +74,18 @@ def test_the_worker_refuses_to_start_when_models_are_missing_and_says_what_to_do
     assert "model files are missing from the volume" in completed.stderr
     assert "model.safetensors" in completed.stderr
     assert "scripts/tiny_volume.py" in completed.stderr
+
+
+def test_the_readmes_dialogue_example_runs_offline_with_two_speakers_and_a_file_per_line(tmp_path):
+    job = json.loads((ROOT / "examples" / "dialogue.json").read_text())
+    completed = run_handler(job, worker_env(tmp_path / "volume", tmp_path, WORKER_PROFILE="offline"))
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    # RunPod's local mode cuts long log lines, so the files are read rather than the printed result.
+    folder = tmp_path / "output" / "examples" / "local_test"
+    words = json.loads((folder / "subtitles.json").read_text())["words"]
+    assert {word["speaker"] for word in words} == {"host", "guest"}
+    lines = sorted(path.name for path in folder.glob("line-*.wav"))
+    assert lines == ["line-000-host.wav", "line-002-guest.wav", "line-003-host.wav"]
+    ass_text = (folder / "subtitles.ass").read_text(encoding="utf-8-sig")
+    assert "Ana: " in ass_text and "Style: guest," in ass_text and "Style: host," in ass_text

@@ -68,7 +68,7 @@ def test_corrupt_and_non_audio_clips_are_refused(tmp_path, payload):
 
 
 def test_an_empty_clip_is_refused_by_the_contract():
-    with pytest.raises(ValueError, match="give exactly one of base64, url, s3_key or name"):
+    with pytest.raises(ValueError, match="give exactly one of base64, url, s3_key, name or espeak"):
         VoiceInput(base64="", text="A hum.")
 
 

@@ -29,14 +29,16 @@ class SynthesisOptions:
     seed: int = 0
     cross_fade_s: float = 0.15
     language: str = "en"
+    voice_name: str | None = None  # an engine's own voice, for engines that do not clone (eSpeak NG: "en+f3")
 
 
 @dataclass(frozen=True)
 class ChunkSpan:
     """One piece of text generated in one model call, and where it sits in the final audio.
 
-    Spans tile the audio: the first starts at 0, each starts where the previous ends, the last ends at the
-    final sample. A boundary inside a cross-fade lies at the middle of the fade.
+    An engine's spans tile its audio: the first starts at 0, each starts where the previous ends, the last ends at
+    the final sample. A boundary inside a cross-fade lies at the middle of the fade. In a take, the pauses between
+    lines and at <break> tags belong to no span.
     """
 
     text: str

@@ -86,8 +86,9 @@ class EspeakSynthesizer:
     def synthesize(self, text: str, voice: ReferenceVoice | None, options: SynthesisOptions) -> Speech:
         encoded = text.encode("utf-8")
         with self._lock:
-            if self._lib.espeak_SetVoiceByName(options.language.encode()) != 0:
-                raise ValueError(f"eSpeak NG has no voice for language {options.language!r}")
+            name = options.voice_name or options.language  # a variant ("en+f3") or the language's default voice
+            if self._lib.espeak_SetVoiceByName(name.encode()) != 0:
+                raise ValueError(f"eSpeak NG has no voice {name!r}")
             rate = round(DEFAULT_WORDS_PER_MINUTE * options.speed)
             self._lib.espeak_SetParameter(PARAMETER_RATE, max(80, min(rate, 450)), 0)
             self._pieces, self._words = [], []

@@ -25,12 +25,14 @@ __all__ = ["AlignFn", "ReferenceVoice", "TranscribeFn", "Transcriber", "VoiceSou
 
 @dataclass(frozen=True)
 class VoiceSource:
-    """Where a reference clip comes from (exactly one of base64, url, s3_key, name) and what is said in it."""
+    """Where a reference clip comes from (exactly one of base64, url, s3_key, name) and what is said in it; or,
+    for engines that speak in their own voices, which one (`espeak`: an eSpeak NG voice such as "en+f3")."""
 
     base64: str | None = None
     url: str | None = None
     s3_key: str | None = None
     name: str | None = None
+    espeak: str | None = None
     text: str | None = None  # the clip's transcript; None: transcribe it (a saved voice brings its own)
     language: str | None = None  # spoken in the clip, when it differs from the text's
     field: str = field(default="voice", compare=False)  # where the job gave it, for error messages

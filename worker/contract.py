@@ -10,20 +10,33 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from alignment import AlignedChar, AlignedWord
 from audio import AudioFile
 from common.errors import InvalidInput
 from common.ffmpeg import AudioFormat
 from storage import PRESIGN_MAX_S, StoredObject
-from subtitles import ALL_FORMATS, PRESETS, SubtitleFormat, SubtitleLayout
+from subtitles import ALL_FORMATS, PRESETS, SubtitleFormat, SubtitleLayout, speaker_looks
 from tts import ChunkSpan, Speech
 from voice import VoiceSource
 
 MAX_TEXT_CHARS = 20_000
 LANGUAGE_CODE = r"^[a-z]{2,3}$"  # ISO 639-1 or -3, as the aligners, eSpeak NG and Whisper name languages
 MAX_VOICE_BASE64_CHARS = 40 * 1024 * 1024  # ~30 MB of audio once decoded
+MAX_SCRIPT_ITEMS = 500
+MAX_SPEAKERS = 10
+MAX_PAUSE_S = 60.0
 
 
 class _Strict(BaseModel):
@@ -33,10 +46,15 @@ class _Strict(BaseModel):
 VoiceName = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="A saved voice: letters, digits, - and _.")
 ]
+SpeakerName = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", description="A script's speaker: letters, digits, - and _."),
+]
 
 
 class VoiceInput(_Strict):
-    """The reference voice: exactly one source, plus what is said in it (a saved voice brings its own).
+    """The reference voice: exactly one source, plus what is said in it (a saved voice brings its own); or, for
+    the espeak engine, one of eSpeak NG's own voices.
 
     Clips up to 60 s are accepted; the worker trims silence and cuts longer ones to 12 s at a pause (and the
     transcript with them). Without `text`, the worker transcribes the clip once and remembers it. A clip in
@@ -53,6 +71,11 @@ class VoiceInput(_Strict):
         description="The key of the clip in the worker's own bucket.",
     )
     name: VoiceName | None = Field(None, description="A voice saved with a voice.save job.")
+    espeak: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2,3}(-[a-z0-9]{1,8}){0,2}(\+[a-z0-9_-]{1,16})?$",
+        description="The espeak engine's own voice: a language and a variant, e.g. 'en+f3', 'en+m3', 'en-us+klatt'.",
+    )
     text: str | None = Field(
         None,
         min_length=1,
@@ -86,6 +109,7 @@ class VoiceInput(_Strict):
             url=self.url,
             s3_key=self.s3_key,
             name=self.name,
+            espeak=self.espeak,
             text=self.text,
             language=self.language,
             field=field,
@@ -93,9 +117,13 @@ class VoiceInput(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> VoiceInput:
-        given = [name for name in ("base64", "url", "s3_key", "name") if getattr(self, name)]
+        given = [name for name in ("base64", "url", "s3_key", "name", "espeak") if getattr(self, name)]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of base64, url, s3_key or name (got {', '.join(given) or 'none'})")
+            raise ValueError(
+                f"give exactly one of base64, url, s3_key, name or espeak (got {', '.join(given) or 'none'})"
+            )
+        if self.espeak and (self.text or self.language):
+            raise ValueError("an eSpeak NG voice is not a clip: leave out text and language")
         if self.s3_key and ".." in self.s3_key.split("/"):
             raise ValueError("s3_key may not contain '..' parts")
         return self
@@ -130,6 +158,23 @@ class TTSOptions(_Strict):
         description="Say numbers, currency, dates, times and abbreviations as words (English fully; other "
         "languages numbers only). Subtitles always show the words as written.",
     )
+
+
+class VoiceTTSOptions(_Strict):
+    """How one speaker or one script line is spoken, where it differs from the job's `tts`."""
+
+    speed: Annotated[float, Field(ge=0.3, le=3.0)] | None = None
+    nfe_step: Annotated[int, Field(ge=4, le=128)] | None = None
+    cfg_strength: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
+    sway_sampling_coef: Annotated[float, Field(ge=-1.0, le=1.0)] | None = None
+    cross_fade_s: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    remove_silence: bool | None = None
+    max_pause_s: Annotated[float, Field(ge=0.05, le=2.0)] | None = None
+    normalize_text: bool | None = None
+
+    def over(self, job_tts: TTSOptions) -> TTSOptions:
+        """The job's options with these changes."""
+        return job_tts.model_copy(update=self.model_dump(exclude_none=True))
 
 
 class AudioOptions(_Strict):
@@ -187,7 +232,20 @@ class StyleOverrides(_Strict):
 
     def as_style_fields(self) -> dict[str, object]:
         renamed = {"primary_colour": "primary", "secondary_colour": "secondary"}
-        return {renamed.get(name, name): value for name, value in self.model_dump().items() if value is not None}
+        fields = self.model_dump(include=set(StyleOverrides.model_fields))
+        return {renamed.get(name, name): value for name, value in fields.items() if value is not None}
+
+
+class SpeakerLookOptions(StyleOverrides):
+    """How one script speaker's captions look: their name, and changes to the preset's style."""
+
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[^\x00-\x1f]+$",
+        description="The name shown for the speaker (name_prefix, WebVTT voice tags, SRT). Default: the speaker key.",
+    )
 
 
 class SubtitleOptions(_Strict):
@@ -226,9 +284,23 @@ class SubtitleOptions(_Strict):
     min_duration_s: Annotated[float, Field(ge=0, le=5, description="Shortest time a cue stays on screen.")] = 0.6
     max_duration_s: Annotated[float, Field(ge=0.5, le=30, description="Longest cue; longer ones are split.")] = 7.0
     allow_overlap: bool = Field(False, description="Let a cue's minimum duration run into the next cue.")
+    speakers: dict[SpeakerName, SpeakerLookOptions] = Field(
+        default_factory=dict,
+        max_length=MAX_SPEAKERS,
+        description="Scripts: per speaker, the name shown and style changes (e.g. primary_colour, alignment). "
+        "Each speaker gets a colour from the preset's palette otherwise.",
+    )
+    name_prefix: bool = Field(False, description="Scripts: start each speaker's turn with their name in ASS.")
 
-    def layout(self, language: str = "en") -> SubtitleLayout:
-        """How cues are built and look (the subtitles stage's options), for text in `language`."""
+    def layout(self, language: str = "en", speakers: Sequence[str] = ()) -> SubtitleLayout:
+        """How cues are built and look (the subtitles stage's options), for text in `language` said by
+        `speakers` (a script's, in order of appearance)."""
+        looks = speaker_looks(
+            PRESETS[self.preset].with_overrides(self.style.as_style_fields()),
+            speakers,
+            overrides={name: look.as_style_fields() for name, look in self.speakers.items()},
+            labels={name: look.name for name, look in self.speakers.items() if look.name},
+        )
         return SubtitleLayout(
             language=language,
             mode=self.mode,
@@ -243,6 +315,8 @@ class SubtitleOptions(_Strict):
             allow_overlap=self.allow_overlap,
             resolution=self.resolution,
             style=PRESETS[self.preset].with_overrides(self.style.as_style_fields()),
+            speakers=looks,
+            name_prefix=self.name_prefix,
         )
 
     @field_validator("highlight_scale")
@@ -269,6 +343,11 @@ class OutputOptions(_Strict):
     presign_expiry_s: Annotated[
         int, Field(ge=60, le=PRESIGN_MAX_S, description="Lifetime of presigned URLs (S3 allows at most 7 days).")
     ] = 3600
+    split: Literal["none", "lines"] = Field(
+        "none",
+        description="lines: also write each script line (a text job is one line) as its own audio and subtitle "
+        "files, listed in the result's `lines`.",
+    )
 
     @field_validator("prefix")
     @classmethod
@@ -295,19 +374,74 @@ class AlignmentOptions(_Strict):
     characters: bool = Field(False, description="Also return each character's start and end in `words[].chars`.")
 
 
+class ScriptLine(_Strict):
+    """One line of a script: said by its speaker, in the speaker's voice unless it brings its own."""
+
+    speaker: SpeakerName | None = Field(None, description="Who says it: a key of `speakers` when the job has them.")
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="What to say; <break> tags pause.")
+    voice: VoiceInput | None = Field(None, description="This line's own voice, instead of the speaker's.")
+    tts: VoiceTTSOptions = Field(default_factory=VoiceTTSOptions, description="How this line differs (e.g. speed).")
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        return _has_words(text)
+
+
+class ScriptPause(_Strict):
+    """Silence between lines."""
+
+    pause_s: Annotated[float, Field(gt=0, le=MAX_PAUSE_S, description="How long, in seconds.")]
+
+
+def _script_item_kind(item: Any) -> str | None:
+    if isinstance(item, dict):
+        return "pause" if "pause_s" in item else "line"
+    if isinstance(item, ScriptPause):
+        return "pause"
+    return "line" if isinstance(item, ScriptLine) else None
+
+
+ScriptItem = Annotated[
+    Annotated[ScriptLine, Tag("line")] | Annotated[ScriptPause, Tag("pause")],
+    Discriminator(
+        _script_item_kind,
+        custom_error_type="script_item",
+        custom_error_message='each item is a line {"speaker": ..., "text": ...} or a pause {"pause_s": ...}',
+    ),
+]
+
+
+class Speaker(_Strict):
+    """A script's speaker: the voice and options of every line they say."""
+
+    voice: VoiceInput | None = Field(None, description="Their voice: any voice source or a saved name.")
+    tts: VoiceTTSOptions = Field(default_factory=VoiceTTSOptions, description="How they speak (e.g. speed).")
+
+
 class SynthesisJob(_Strict):
-    """One text spoken in one voice, with subtitles."""
+    """A text spoken in one voice, or a script of lines in several voices and pauses; with subtitles."""
 
     action: Literal["synthesize"] = Field("synthesize", description="The default action.")
-    text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="What to say.")
+    text: str | None = Field(
+        None, min_length=1, max_length=MAX_TEXT_CHARS, description="What to say (or give `script`)."
+    )
+    script: list[ScriptItem] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_SCRIPT_ITEMS,
+        description="Lines and pauses, said in order as one take (instead of `text`).",
+    )
+    speakers: dict[SpeakerName, Speaker] | None = Field(
+        None, max_length=MAX_SPEAKERS, description="A script's speakers by name, each with a voice."
+    )
     language: str = Field(
         "en", pattern=LANGUAGE_CODE, description="Language of the text: picks the alignment model (en, de, fr, …)."
     )
     alignment: AlignmentOptions = Field(default_factory=lambda: AlignmentOptions())
     tts: TTSOptions = Field(default_factory=TTSOptions)
-    # After `tts`, so its check can see the engine.
     voice: VoiceInput | None = Field(
-        None, validate_default=True, description="The reference voice to clone (the f5 engine needs one)."
+        None, description="The reference voice to clone (the f5 engine needs one); a script's default voice."
     )
     audio: AudioOptions = Field(default_factory=AudioOptions)
     subtitles: SubtitleOptions = Field(default_factory=SubtitleOptions)
@@ -315,18 +449,65 @@ class SynthesisJob(_Strict):
 
     @field_validator("text")
     @classmethod
-    def _has_words(cls, text: str) -> str:
-        if not text.split():
-            raise ValueError("must contain at least one word")
-        return text
+    def _has_words(cls, text: str | None) -> str | None:
+        return None if text is None else _has_words(text)
 
-    @field_validator("voice")
+    @model_validator(mode="before")
     @classmethod
-    def _voice_for_cloning(cls, voice: VoiceInput | None, info: ValidationInfo) -> VoiceInput | None:
-        tts = info.data.get("tts")
-        if voice is None and tts is not None and tts.engine == "f5":
-            raise ValueError("is required by the f5 engine: give voice.base64, voice.url, voice.s3_key or voice.name")
-        return voice
+    def _text_or_script(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("text" in data) == ("script" in data):
+            given = "not both" if "text" in data else "is required"
+            raise InvalidInput("text", f"{given}: give text, or script (a list of lines and pauses)")
+        return data
+
+    @model_validator(mode="after")
+    def _script_rules(self) -> SynthesisJob:
+        """The cross-field rules, raised as InvalidInput naming the item (`script[3].speaker`)."""
+        if self.script is None:
+            if self.speakers is not None:
+                raise InvalidInput("speakers", "belong to a script: give script instead of text")
+            if self.voice is None and self.tts.engine == "f5":
+                raise InvalidInput("voice", f"is required by the f5 engine: {CLIP_SOURCES}")
+            return self
+        lines = [(index, item) for index, item in enumerate(self.script) if isinstance(item, ScriptLine)]
+        if not lines:
+            raise InvalidInput("script", "has no line to say, only pauses")
+        characters = sum(len(line.text) for _, line in lines)
+        if characters > MAX_TEXT_CHARS:
+            raise InvalidInput("script", f"has {characters:,} characters of text: at most {MAX_TEXT_CHARS:,} a job")
+        named = set(self.speakers or {})
+        said_by = dict.fromkeys(line.speaker for _, line in lines if line.speaker is not None)
+        if len(said_by) > MAX_SPEAKERS:
+            raise InvalidInput("script", f"has {len(said_by)} speakers: at most {MAX_SPEAKERS}")
+        for index, line in lines:
+            if self.speakers is not None and line.speaker not in named:
+                known = ", ".join(sorted(named))
+                problem = "is required: name one of speakers" if line.speaker is None else "is not in speakers"
+                raise InvalidInput(f"script[{index}].speaker", f"{problem} ({known})")
+            if self.tts.engine == "f5" and self.voice_of(line) is None:
+                raise InvalidInput(f"script[{index}].voice", f"is required by the f5 engine: {CLIP_SOURCES}")
+        return self
+
+    def voice_of(self, line: ScriptLine) -> VoiceInput | None:
+        """The voice a line is said in: its own, its speaker's, else the job's."""
+        speaker = (self.speakers or {}).get(line.speaker or "")
+        return line.voice or (speaker.voice if speaker else None) or self.voice
+
+    def voice_field(self, index: int, line: ScriptLine) -> str:
+        """Where the job gave the voice of line `index`, for error messages."""
+        if line.voice is not None:
+            return f"script[{index}].voice"
+        speaker = (self.speakers or {}).get(line.speaker or "")
+        return f"speakers.{line.speaker}.voice" if speaker and speaker.voice else "voice"
+
+
+CLIP_SOURCES = "give voice.base64, voice.url, voice.s3_key or voice.name"
+
+
+def _has_words(text: str) -> str:
+    if not text.split():
+        raise ValueError("must contain at least one word")
+    return text
 
 
 class VoiceSaveJob(_Strict):
@@ -344,8 +525,8 @@ class VoiceSaveJob(_Strict):
     @field_validator("voice")
     @classmethod
     def _a_clip(cls, voice: VoiceInput) -> VoiceInput:
-        if voice.name:
-            raise ValueError("give the clip itself (base64, url or s3_key), not a saved name")
+        if voice.name or voice.espeak:
+            raise ValueError("give the clip itself (base64, url or s3_key), not a saved or eSpeak NG voice")
         if voice.language:
             raise ValueError("give the clip's language in the job's language field, not in voice.language")
         return voice
@@ -384,15 +565,27 @@ def parse_job(raw_input: Any) -> Job:
         return JOB_ACTIONS[action].model_validate(raw_input)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        location = [str(part) for part in first["loc"]]
+        location = list(first["loc"])
         if first["type"] == "extra_forbidden":
             # The last part is the caller's own key: quote it, and name the object it was found in.
-            unknown = location.pop()
+            unknown = str(location.pop())
             shown = unknown if len(unknown) <= 40 else unknown[:40] + "…"
             raise InvalidInput(
-                ".".join(location) or "input", f"unknown field {shown!r} (see the job contract in the README)"
+                _field_name(location), f"unknown field {shown!r} (see the job contract in the README)"
             ) from None
-        raise InvalidInput(".".join(location) or "input", _explain(first)) from None
+        raise InvalidInput(_field_name(location), _explain(first)) from None
+
+
+def _field_name(location: Sequence[int | str]) -> str:
+    """A pydantic error location as the caller wrote the field: `script[3].voice.url`, without the script item's
+    kind (a tag pydantic adds after the index)."""
+    name = ""
+    for position, part in enumerate(location):
+        if isinstance(part, int):
+            name += f"[{part}]"
+        elif not (position and isinstance(location[position - 1], int) and part in ("line", "pause")):
+            name += f".{part}" if name else part
+    return name or "input"
 
 
 def _explain(error: Any) -> str:
@@ -456,16 +649,18 @@ class WordResult(_Strict):
     end_s: float
     score: float | None = Field(..., description="Alignment confidence 0..1; null when interpolated.")
     interpolated: bool = Field(..., description="True when the aligner could not place the word.")
+    speaker: str | None = Field(None, description="Who says it (scripts); null for a text job.")
     chars: list[CharResult] | None = Field(None, description="Character timings, when `alignment.characters`.")
 
     @classmethod
-    def of(cls, word: AlignedWord) -> WordResult:
+    def of(cls, word: AlignedWord, speaker: str | None = None) -> WordResult:
         return cls(
             text=word.text,
             start_s=round(word.start_s, 3),
             end_s=round(word.end_s, 3),
             score=None if word.score is None else round(word.score, 3),
             interpolated=word.interpolated,
+            speaker=speaker,
             chars=None if word.chars is None else [CharResult.of(char) for char in word.chars],
         )
 
@@ -474,11 +669,50 @@ class SegmentResult(_Strict):
     text: str = Field(..., description="One chunk of text generated in one model call.")
     start_s: float
     end_s: float
+    speaker: str | None = Field(None, description="Who says it (scripts); null for a text job.")
 
     @classmethod
-    def of(cls, chunk: ChunkSpan, rate_hz: int) -> SegmentResult:
+    def of(cls, chunk: ChunkSpan, rate_hz: int, speaker: str | None = None) -> SegmentResult:
         return cls(
-            text=chunk.text, start_s=round(chunk.start_sample / rate_hz, 3), end_s=round(chunk.end_sample / rate_hz, 3)
+            text=chunk.text,
+            start_s=round(chunk.start_sample / rate_hz, 3),
+            end_s=round(chunk.end_sample / rate_hz, 3),
+            speaker=speaker,
+        )
+
+
+class LineResult(_Strict):
+    """One line of the take as its own files (`output.split: "lines"`)."""
+
+    index: int = Field(..., description="The line's position in `script` (0 for a text job).")
+    speaker: str | None
+    text: str = Field(..., description="The line as written, <break> tags left out.")
+    start_s: float = Field(..., description="Where the line starts in the whole take.")
+    end_s: float
+    audio: AudioResult
+    subtitles: dict[SubtitleFormat, StoredFile] = Field(..., description="Timed from the line's own start.")
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        index: int,
+        speaker: str | None,
+        text: str,
+        start_s: float,
+        end_s: float,
+        audio: AudioFile,
+        stored_audio: StoredObject,
+        stored_subtitles: Mapping[SubtitleFormat, StoredObject],
+    ) -> LineResult:
+        return cls(
+            index=index,
+            speaker=speaker,
+            text=text,
+            start_s=round(start_s, 3),
+            end_s=round(end_s, 3),
+            audio=AudioResult.of_audio(audio, stored_audio, end_s - start_s),
+            subtitles={kind: StoredFile.of(stored) for kind, stored in stored_subtitles.items()},
         )
 
 
@@ -513,6 +747,7 @@ class SynthesisResult(_Strict):
     models: ModelNames
     timings_s: dict[str, float] = Field(..., description="Seconds per stage, and the total.")
     warnings: list[str]
+    lines: list[LineResult] | None = Field(None, description="Each line's own files, with `output.split: lines`.")
 
     @classmethod
     def of(
@@ -520,9 +755,12 @@ class SynthesisResult(_Strict):
         *,
         speech: Speech,
         words: Sequence[AlignedWord],
+        word_speakers: Sequence[str | None],
+        chunk_speakers: Sequence[str | None],
         audio: AudioFile,
         stored_audio: StoredObject,
         stored_subtitles: Mapping[SubtitleFormat, StoredObject],
+        lines: list[LineResult] | None,
         language: str,
         seed: int,
         models: ModelNames,
@@ -533,8 +771,11 @@ class SynthesisResult(_Strict):
         return cls(
             audio=AudioResult.of_audio(audio, stored_audio, speech.duration_s),
             subtitles={kind: StoredFile.of(stored) for kind, stored in stored_subtitles.items()},
-            words=[WordResult.of(word) for word in words],
-            segments=[SegmentResult.of(chunk, speech.sample_rate_hz) for chunk in speech.chunks],
+            words=[WordResult.of(word, speaker) for word, speaker in zip(words, word_speakers, strict=True)],
+            segments=[
+                SegmentResult.of(chunk, speech.sample_rate_hz, speaker)
+                for chunk, speaker in zip(speech.chunks, chunk_speakers, strict=True)
+            ],
             text=" ".join(chunk.text for chunk in speech.chunks),  # the spoken text, whitespace normalised
             language=language,
             seed=seed,
@@ -542,4 +783,5 @@ class SynthesisResult(_Strict):
             models=models,
             timings_s=timings_s,
             warnings=warnings,
+            lines=lines,
         )

@@ -7,36 +7,52 @@ temporary folder that is removed when the job ends, whether it succeeded or not.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from alignment import AlignedWord, Aligner, TextSpan, alignment_warnings, retime_flagged
 from alignment.policy import ENGINE, best_aligner, clip_align
-from audio import write_audio
-from common.errors import DeviceFailure
+from audio import AudioFile, with_loudness, write_audio
+from common.errors import DeviceFailure, InvalidInput
 from common.gpu import as_gpu_failure, free_gpu_cache
 from storage import Storage, put_files
 from storage.local import LocalStorage
 from subtitles import CONTENT_TYPES, ENCODINGS, SubtitleFormat, TimedWord, render_formats
 from tts import Speech, SpeechSynthesizer
-from tts.dsp import concatenate, without_long_pauses
+from tts.dsp import without_long_pauses
 from tts.normalize import MAX_WORD_BYTES, TextMap, as_written, normalize
 from voice import AlignFn, ReferenceVoice, VoiceSource
 from voice.fetch import AddressPolicy
 from voice.library import VoiceLibrary
 from voice.stage import VoiceStage
-from worker.contract import Job, ModelNames, SynthesisJob, SynthesisResult, VoiceDeleteJob, VoiceListJob, VoiceSaveJob
-from worker.plan import Plan
+from worker.contract import (
+    Job,
+    LineResult,
+    ModelNames,
+    SynthesisJob,
+    SynthesisResult,
+    VoiceDeleteJob,
+    VoiceListJob,
+    VoiceSaveJob,
+)
+from worker.plan import Plan, Segment
 from worker.progress import ProgressReporter, StageClock
 from worker.settings import Settings
+from worker.take import LineSpan, SpokenSegment, Take, assemble
 
 log = logging.getLogger(__name__)
 
 STAGES = ("voice", "tts", "alignment", "subtitles", "audio", "storage")
+# Segments a job has in flight at once: an engine that batches (F5's scheduler) puts their chunks in shared
+# model calls; more would only queue.
+SEGMENTS_IN_FLIGHT = 16
 
 
 class Pipeline:
@@ -96,36 +112,56 @@ class Pipeline:
         engines = plan.choose_engines(self.engines)
         aligner = plan.choose_aligner(self.aligners, engines)
         clock = StageClock(report, STAGES)
-        warnings = [
-            f"voice is ignored: the {segment.engine} engine does not clone voices (use tts.engine f5)"
+        ignored = [
+            f"{segment.voice.field} is ignored: the {segment.engine} engine does not clone voices (use tts.engine f5)"
             for segment, engine in zip(plan.segments, engines, strict=True)
-            if segment.voice is not None and not engine.needs_reference
+            if segment.voice is not None and segment.voice.espeak is None and not engine.needs_reference
         ]
+        warnings = list(dict.fromkeys(ignored))
         with clock.total(), self._scratch("f5job-") as work:
             with clock.stage("voice"):
                 voices = self._prepare_voices(plan, engines, work, warnings)
             with clock.stage("tts"):
-                speech, text_map = self._speak(plan, engines, voices)
+                take = self._speak(plan, engines, voices)
+                speech, rate = take.speech, take.speech.sample_rate_hz
+                split = take.lines if plan.split_lines else ()
             with clock.stage("alignment"):
-                words, aligner_name = self._align(speech, text_map, plan, aligner, warnings)
+                words, aligner_name = self._align(speech, take.text_map, plan, aligner, warnings)
+                timed = [
+                    TimedWord(word.text, word.start_s, word.end_s, speaker)
+                    for word, speaker in zip(words, take.word_speakers, strict=True)
+                ]
             with clock.stage("subtitles"):
-                subtitle_files = self._write_subtitles(words, plan, work, speech.duration_s)
+                subtitle_files = self._write_subtitles(timed, plan, work, "subtitles", speech.duration_s)
+                line_subtitles = [self._line_subtitles(line, timed, plan, work, rate) for line in split]
             with clock.stage("audio"):
-                audio_file, notes = write_audio(speech.samples, speech.sample_rate_hz, plan.audio, work)
+                # The take's loudness, applied once: its lines are cut from the same samples.
+                samples, encoding, notes = with_loudness(speech.samples, rate, plan.audio)
                 warnings += notes
+                audio_file, _ = write_audio(samples, rate, encoding, work)
+                line_audio = [
+                    write_audio(samples[line.start_sample : line.end_sample], rate, encoding, work, _line_stem(line))[0]
+                    for line in split
+                ]
             with clock.stage("storage"):
                 where = (plan.output_prefix, job_id, plan.presign_expiry_s)
-                audio = {"audio": (audio_file.path, audio_file.content_type)}
-                stored_audio = put_files(self.storage, audio, *where)["audio"]
+                take_audio = {"audio": (audio_file.path, audio_file.content_type)}
+                stored_audio = put_files(self.storage, take_audio, *where)["audio"]
                 stored_subtitles = put_files(self.storage, subtitle_files, *where)
+                lines = [
+                    self._store_line(line, line_file, subtitles, where, rate)
+                    for line, line_file, subtitles in zip(split, line_audio, line_subtitles, strict=True)
+                ]
         models = ModelNames(
             tts="+".join(dict.fromkeys(engine.name for engine in engines)),
             aligner=aligner_name,
             storage=self.storage.name,
         )
         return SynthesisResult.of(
-            speech=speech, words=words, audio=audio_file, stored_audio=stored_audio, stored_subtitles=stored_subtitles,
-            language=plan.language, seed=plan.seed, models=models, timings_s=clock.timings_s, warnings=warnings,
+            speech=speech, words=words, word_speakers=take.word_speakers, chunk_speakers=take.chunk_speakers,
+            audio=audio_file, stored_audio=stored_audio, stored_subtitles=stored_subtitles,
+            lines=lines if plan.split_lines else None, language=plan.language, seed=plan.seed, models=models,
+            timings_s=clock.timings_s, warnings=warnings,
         ).model_dump(mode="json")  # fmt: skip
 
     def save_voice(self, job: VoiceSaveJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
@@ -155,17 +191,45 @@ class Pipeline:
 
     def _speak(
         self, plan: Plan, engines: Sequence[SpeechSynthesizer], voices: Mapping[VoiceSource, ReferenceVoice]
-    ) -> tuple[Speech, TextMap]:
-        """Every segment said, in order, as one take; and the map from its spoken words to the written ones."""
-        parts, maps = [], []
-        for segment, engine in zip(plan.segments, engines, strict=True):
-            text_map = normalize(segment.text, plan.language) if segment.normalize_text else as_written(segment.text)
-            text_map = text_map.with_words_at_most(MAX_WORD_BYTES)
-            voice = voices.get(segment.voice) if segment.voice is not None else None
-            speech = engine.synthesize(text_map.spoken_text, voice, segment.options).check_covers(text_map.spoken_text)
-            parts.append(without_long_pauses(speech, segment.max_pause_s) if segment.remove_silence else speech)
-            maps.append(text_map)
-        return concatenate(parts), TextMap.join(maps)
+    ) -> Take:
+        """Every segment said, and the plan's parts joined as one take. Segments are said concurrently, so an
+        engine that batches puts the chunks of many lines in one model call; the first failure (in the plan's
+        order) is the job's, and the segments not yet started are dropped."""
+        segments = plan.segments
+        if len(segments) == 1:
+            return assemble(plan, [self._say(segments[0], engines[0], voices)])
+        with ThreadPoolExecutor(min(SEGMENTS_IN_FLIGHT, len(segments)), thread_name_prefix="segment") as pool:
+            futures: list[Future[SpokenSegment]] = [
+                pool.submit(contextvars.copy_context().run, self._say, segment, engine, voices)
+                for segment, engine in zip(segments, engines, strict=True)
+            ]
+            try:
+                spoken = [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return assemble(plan, spoken)
+
+    @staticmethod
+    def _say(
+        segment: Segment, engine: SpeechSynthesizer, voices: Mapping[VoiceSource, ReferenceVoice]
+    ) -> SpokenSegment:
+        """One segment said: its written words mapped to what is spoken, then synthesized."""
+        language = segment.options.language
+        text_map = normalize(segment.text, language) if segment.normalize_text else as_written(segment.text)
+        text_map = text_map.with_words_at_most(MAX_WORD_BYTES)
+        voice = voices.get(segment.voice) if segment.voice is not None else None
+        try:
+            speech = engine.synthesize(text_map.spoken_text, voice, segment.options)
+        except InvalidInput as error:  # the engine names the text; the job may have given it as a script line
+            if error.field == "text" and segment.field != "text":
+                raise InvalidInput(segment.field, error.problem) from None
+            raise
+        speech = speech.check_covers(text_map.spoken_text)
+        if segment.remove_silence:
+            speech = without_long_pauses(speech, segment.max_pause_s)
+        return SpokenSegment(segment, speech, text_map)
 
     def _align(
         self, speech: Speech, text_map: TextMap, plan: Plan, aligner: str, warnings: list[str]
@@ -195,16 +259,43 @@ class Pipeline:
 
     @staticmethod
     def _write_subtitles(
-        words: Sequence[AlignedWord], plan: Plan, work: Path, duration_s: float
+        words: Sequence[TimedWord], plan: Plan, work: Path, stem: str, duration_s: float
     ) -> dict[SubtitleFormat, tuple[Path, str]]:
-        """Each subtitle file asked for, written to `work`: format → (path, content type)."""
-        timed = [TimedWord(word.text, word.start_s, word.end_s) for word in words]
+        """Each subtitle file asked for, written to `work/<stem>.<format>`: format → (path, content type)."""
         files = {}
-        for kind, text in render_formats(timed, plan.subtitle_layout, plan.subtitle_formats, duration_s).items():
-            path = work / f"subtitles.{kind}"
+        for kind, text in render_formats(words, plan.subtitle_layout, plan.subtitle_formats, duration_s).items():
+            path = work / f"{stem}.{kind}"
             path.write_text(text, encoding=ENCODINGS[kind])
             files[kind] = (path, CONTENT_TYPES[kind])
         return files
+
+    def _line_subtitles(
+        self, line: LineSpan, words: Sequence[TimedWord], plan: Plan, work: Path, rate_hz: int
+    ) -> dict[SubtitleFormat, tuple[Path, str]]:
+        """One line's subtitle files (output.split), timed from the line's own start."""
+        start_s = line.start_sample / rate_hz
+        own = [
+            replace(word, start_s=word.start_s - start_s, end_s=word.end_s - start_s)
+            for word in words[line.first_word : line.first_word + line.word_count]
+        ]
+        duration_s = (line.end_sample - line.start_sample) / rate_hz
+        return self._write_subtitles(own, plan, work, _line_stem(line), duration_s)
+
+    def _store_line(
+        self,
+        line: LineSpan,
+        audio: AudioFile,
+        subtitles: Mapping[SubtitleFormat, tuple[Path, str]],
+        where: tuple[str | None, str, int],
+        rate_hz: int,
+    ) -> LineResult:
+        """One line's files stored (output.split), and the result's entry for it."""
+        stored_audio = put_files(self.storage, {"audio": (audio.path, audio.content_type)}, *where)["audio"]
+        return LineResult.of(
+            index=line.line.index, speaker=line.line.speaker, text=line.line.text,
+            start_s=line.start_sample / rate_hz, end_s=line.end_sample / rate_hz, audio=audio,
+            stored_audio=stored_audio, stored_subtitles=put_files(self.storage, subtitles, *where),
+        )  # fmt: skip
 
     def _clip_aligner(self, language: str) -> AlignFn | None:
         return clip_align(self.aligners, language)
@@ -213,6 +304,11 @@ class Pipeline:
     def _scratch(self, prefix: str) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix=prefix, dir=self.work_dir) as scratch:
             yield Path(scratch)
+
+
+def _line_stem(line: LineSpan) -> str:
+    """A line's file name without extension: its script index and speaker, e.g. `line-003-host`."""
+    return f"line-{line.line.index:03d}" + (f"-{line.line.speaker}" if line.line.speaker else "")
 
 
 ACTIONS: dict[type, Callable[[Pipeline, Any, str, ProgressReporter], dict[str, Any]]] = {
