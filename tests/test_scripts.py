@@ -399,3 +399,11 @@ def test_a_two_speaker_script_runs_through_the_local_api_into_the_bucket(offline
     assert output["audio"]["key"] in keys and all(line["audio"]["key"] in keys for line in output["lines"])
     vtt = requests.get(output["subtitles"]["vtt"]["url"], timeout=30).text
     assert "<v host>" in vtt and "<v guest>" in vtt
+
+
+def test_a_long_offline_script_times_its_first_word_like_any_other(offline_pipeline):
+    # Asking eSpeak NG for a voice many times without speech in between once cost the next take its first event.
+    script = [{"speaker": "host" if n % 2 else "guest", "text": f"Line number {n} is here."} for n in range(30)]
+    result = offline_pipeline.run(parse_job({"script": script, "speakers": SPEAKERS}), "thirty-lines", no_progress)
+    first = result["words"][0]
+    assert first["text"] == "Line" and not first["interpolated"] and first["end_s"] > first["start_s"]

@@ -1,8 +1,10 @@
 """eSpeak NG through its C library (shipped with its voices in the `espeakng-loader` wheel): speech anywhere,
 no GPU, no weights, no network, and exact word timings from the library's own WORD events.
 
-It does not clone voices; `voice` is ignored (the pipeline says so in the result's warnings). eSpeak's
-`language` is its voice name: en, en-us, de, fr, es, …; `speed` scales its default 175 words per minute.
+It does not clone voices: it speaks in its own (`SynthesisOptions.voice_name`, e.g. "en+f3"; by default the
+language's). Languages are the job's codes (en, en-us, de, zh, ja, …), mapped to eSpeak's names where they differ
+(zh → cmn); `speed` scales its default 175 words per minute. Text arrives as units (common.text): Chinese with a
+space between characters, so that each character has a WORD event of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ PARAMETER_RATE = 1
 EVENT_LIST_TERMINATED, EVENT_WORD = 0, 1
 DEFAULT_WORDS_PER_MINUTE = 175
 SILENCE_FRAME_S = 0.01
+# The job's language codes that eSpeak NG names otherwise: it speaks Mandarin as cmn (and Cantonese as yue).
+ESPEAK_NAMES = {"zh": "cmn"}
 CHUNK_MAX_S = 30.0  # its speech is cut at words into chunks this long, well under alignment.MAX_SPAN_S
 SILENCE_RMS = 300  # int16 units: quieter 10 ms frames at a word's tail are not part of the word
 
@@ -78,15 +82,21 @@ class EspeakSynthesizer:
         self._words: list[tuple[int, int]] = []  # (character offset, sample)
         self._callback = _CALLBACK(self._collect)  # kept referenced while the library may call it
         self._lock = _LIBRARY_LOCK
+        self._known_voices: dict[str, bool] = {}
 
     def speaks(self, language: str) -> bool:
+        # Asked once per voice: after a few dozen voice changes without speech in between, eSpeak NG's next
+        # synthesis reports no event for its first word.
+        name = espeak_voice(language)
         with self._lock:
-            return self._lib.espeak_SetVoiceByName(language.encode()) == 0
+            if name not in self._known_voices:
+                self._known_voices[name] = self._lib.espeak_SetVoiceByName(name.encode()) == 0
+            return self._known_voices[name]
 
     def synthesize(self, text: str, voice: ReferenceVoice | None, options: SynthesisOptions) -> Speech:
         encoded = text.encode("utf-8")
         with self._lock:
-            name = options.voice_name or options.language  # a variant ("en+f3") or the language's default voice
+            name = options.voice_name or espeak_voice(options.language)  # a variant ("en+f3") or the language's
             if self._lib.espeak_SetVoiceByName(name.encode()) != 0:
                 raise ValueError(f"eSpeak NG has no voice {name!r}")
             rate = round(DEFAULT_WORDS_PER_MINUTE * options.speed)
@@ -118,6 +128,12 @@ class EspeakSynthesizer:
                 self._words.append((event.text_position - 1, event.sample))
             index += 1
         return 0
+
+
+def espeak_voice(language: str) -> str:
+    """eSpeak NG's voice for a language code as the job, the aligners and Whisper write it (zh → cmn)."""
+    base, _, region = language.partition("-")
+    return ESPEAK_NAMES.get(base, base) + (f"-{region}" if region else "")
 
 
 def chunks_at_words(
