@@ -8,7 +8,8 @@ The tests build one of these; a person can build one to try the worker on a lapt
     WORKER_VOLUME=.volume uv run python handler.py --test_input "$(cat test_input.json)"
 
 The models are the libraries' real classes, shrunk: F5's `CFM(DiT)` from the packaged F5TTS_v1_Base config at
-dim 64 / depth 2, a Vocos with a one-layer backbone, a two-layer `Wav2Vec2ForCTC` with a character vocabulary,
+dim 64 / depth 2, a Vocos with a one-layer backbone, a two-layer `Wav2Vec2ForCTC` with a character vocabulary
+(Latin letters; for zh and ja also Han characters and kana),
 and a two-layer Whisper in faster-whisper's format whose every transcript is " hello" (scripts/tiny_whisper.py).
 """
 
@@ -31,6 +32,11 @@ F5_MODEL_NAME = "F5TTS_v1_Base"
 ASR_MODEL_NAME = "large-v3-turbo"  # the worker's default WORKER_ASR_MODEL
 TINY_F5_ARCH = {"dim": 64, "depth": 2, "heads": 2, "dim_head": 32, "text_dim": 32, "conv_layers": 1}
 ALIGN_LETTERS = "abcdefghijklmnopqrstuvwxyz'"
+# Chinese and Japanese alignment models have a character vocabulary (WhisperX's zh model: about 3,500 Han
+# characters); the tiny ones take the whole CJK unified block, and kana for Japanese.
+HAN = "".join(chr(code) for code in range(0x4E00, 0xA000))
+KANA = "".join(chr(code) for code in range(0x3041, 0x3097)) + "".join(chr(code) for code in range(0x30A1, 0x30FB))
+CHARACTER_VOCABULARIES = {"zh": HAN, "ja": KANA + HAN}
 # Vocos backbone sizes: charactr/vocos-mel-24khz's, and a tiny one.
 VOCOS_FULL = {"dim": 512, "intermediate_dim": 1536, "num_layers": 8}
 VOCOS_TINY = {"dim": 32, "intermediate_dim": 64, "num_layers": 1}
@@ -58,7 +64,7 @@ def build_tiny_volume(
     _write_f5(layout.f5_dir(F5_MODEL_NAME), {} if full_size else TINY_F5_ARCH)
     _write_vocos(layout.vocos_dir, VOCOS_FULL if full_size else VOCOS_TINY)
     for language in languages:
-        write_wav2vec2(layout.align_dir(language), full_size)
+        write_wav2vec2(layout.align_dir(language), full_size, language)
     if speech_recognition:
         build_tiny_faster_whisper(layout.asr_dir(ASR_MODEL_NAME), seed=seed)
     return layout
@@ -156,7 +162,7 @@ head:
     torch.save(vocos.state_dict(), vocos_dir / "pytorch_model.bin")
 
 
-def write_wav2vec2(model_dir: Path, full_size: bool) -> None:
+def write_wav2vec2(model_dir: Path, full_size: bool, language: str = "en") -> None:
     from transformers import (
         Wav2Vec2Config,
         Wav2Vec2CTCTokenizer,
@@ -167,7 +173,7 @@ def write_wav2vec2(model_dir: Path, full_size: bool) -> None:
 
     model_dir.mkdir(parents=True, exist_ok=True)
     vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
-    for letter in ALIGN_LETTERS:
+    for letter in ALIGN_LETTERS + CHARACTER_VOCABULARIES.get(language, ""):
         vocab[letter] = len(vocab)
     (model_dir / "vocab.json").write_text(json.dumps(vocab))
     tokenizer = Wav2Vec2CTCTokenizer(

@@ -8,10 +8,13 @@ render_formats(words, layout, ["ass", "srt"], audio_duration_s)   # every file a
 Scripts: words carry a `speaker`; `speaker_looks(style, speakers, overrides, labels)` gives each speaker a label
 and a style (a highlight colour from the palette) for `SubtitleLayout(speakers=..., name_prefix=True)`. A cue
 never spans two speakers; every format names who speaks.
+
+Chinese and Japanese: a word is a character (`glued` to the one before: no space between them when shown);
+`line_columns_for(language)` is the guides' line length for the language.
 """
 
 from subtitles.ass import render_ass
-from subtitles.cues import Cue, SubtitleLayout, TimedWord, build_cues, display_width
+from subtitles.cues import Cue, SubtitleLayout, TimedWord, build_cues, display_width, line_columns_for
 from subtitles.formats import ALL_FORMATS, CONTENT_TYPES, ENCODINGS, SubtitleFormat, render_formats
 from subtitles.styles import PRESETS, SpeakerLook, Style, speaker_looks
 from subtitles.text_formats import render_json, render_srt, render_vtt
@@ -27,6 +30,7 @@ __all__ = [
     "SpeakerLook",
     "Style",
     "display_width",
+    "line_columns_for",
     "SubtitleLayout",
     "TimedWord",
     "build_cues",

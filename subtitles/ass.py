@@ -6,7 +6,9 @@ time in the file derives from those integers, so the `ass` library (which trunca
 unchanged. In karaoke, each word's `\\k` value is its own duration and every pause before a word is its own `\\k`
 run with no text, so the highlight reaches a word exactly when it is spoken and the values of an event sum to the
 event's duration. In highlight mode the whole cue stays on screen and the word being spoken, alone, takes the
-highlight colour (and grows with `highlight_scale`) from its start until the next word starts.
+highlight colour (and grows with `highlight_scale`) from its start until the next word starts. Chinese and
+Japanese are timed per character, so each character is a run (or a highlighted word) of its own, with no space
+before a glued one: `{\\kf20}我{\\kf20}们{\\kf20}用 {\\kf30}Python`.
 
 Scripts: with `layout.speakers`, each speaker has a style of its own, named by its key, and words of no known
 speaker keep "Default". Each event takes its cue's speaker's style, and the speaker's label as its Name (actor).
@@ -24,6 +26,7 @@ from datetime import timedelta
 
 import ass
 
+from common.text import join_units
 from subtitles.cues import Cue, SubtitleLayout, label_of, prefix_text, turn_starts
 from subtitles.styles import Style, ass_color, ass_style
 from subtitles.timing import end_limit_centiseconds, to_centiseconds
@@ -157,12 +160,12 @@ def _cue_text(cue: Cue, layout: SubtitleLayout, voice: _Voice, lit_index: int | 
     lines: list[str] = []
     index = 0
     for line in cue.lines:
-        shown: list[str] = []
+        shown: list[tuple[str, bool]] = []
         for word in line:
             text = _shown(word.text, layout)
-            shown.append(f"{{{lit_tags}}}{text}{{\\r}}" if index == lit_index else text)
+            shown.append((f"{{{lit_tags}}}{text}{{\\r}}" if index == lit_index else text, word.glued))
             index += 1
-        lines.append(" ".join(shown))
+        lines.append(join_units(shown))
     return _name_prefix(layout, voice) + "\\N".join(lines)
 
 
@@ -179,7 +182,8 @@ def _karaoke_text(cue: Cue, layout: SubtitleLayout, voice: _Voice, start_cs: int
             word_end = min(max(to_centiseconds(word.end_s), word_start), end_cs)
             if word_start > cursor:  # the pause is its own run, so the highlight waits for the word
                 parts.append(f"{{\\k{word_start - cursor}}}")
-            separator = " " if word_index < len(line) - 1 else ""
+            # The space before the next word (none before a glued one) is lit with this word.
+            separator = " " if word_index < len(line) - 1 and not line[word_index + 1].glued else ""
             parts.append(f"{{\\{layout.karaoke_tag}{word_end - word_start}}}{_shown(word.text, layout)}{separator}")
             cursor = word_end
     if end_cs > cursor:

@@ -7,9 +7,9 @@ such as "Dr." or the next word carries on in lower case). Within each phrase, dy
 points picks the cue breaks and line breaks of least total cost. In `word` mode each word is a cue.
 
 Limits it keeps (a layout that breaks one is never chosen while another exists):
-- lines hold at most `max_chars_per_line` display columns (CJK and emoji count two, combining marks none), fewer
-  if the style's font is too large for that many to fit the frame (`line_width_limit`); a word wider than that
-  has a line of its own;
+- lines hold at most `max_chars_per_line` display columns (CJK and emoji count two, combining marks none, a space
+  one), fewer if the style's font is too large for that many to fit the frame (`line_width_limit`); a word
+  wider than that has a line of its own;
 - a cue holds at most `max_lines` lines and `max_words_per_cue` words, and its words span at most
   `max_duration_s` (a single word spoken for longer stays whole);
 - text stays on one line when it fits;
@@ -19,10 +19,17 @@ Costs it trades against each other (the soft rules `subtitles.checker` scores): 
 preposition, conjunction or possessive is expensive, after a pronoun, auxiliary, negation or title less so,
 before a conjunction, preposition, pronoun or auxiliary cheap, after punctuation free, and a pause makes any
 break cheaper; a bad break between cues costs twice a bad line break. A one-word cue, a cue on screen less than
-`min_duration_s`, reading faster than `MAX_CHARS_PER_SECOND`, a cue break with no pause of `MIN_GAP_S`,
-unbalanced or top-heavy lines, and every cue break inside a sentence cost something too. A cue never has more
-words than fit its lines, so the search is linear in the number of words. The word lists are per language
-(`BREAK_WORDS`, English first).
+`min_duration_s`, reading faster than the language allows (`reading_speed_for`), a cue break with no pause of
+`MIN_GAP_S`, unbalanced or top-heavy lines, and every cue break inside a sentence cost something too. A cue never
+has more words than fit its lines, so the search is linear in the number of words. The word lists are per
+language (`BREAK_WORDS`, English first).
+
+Chinese and Japanese: each character is a word of its own (Latin words and numbers whole, punctuation attached:
+`common.text.units`), and a word written with no space before it is `glued`. Lines, cues and every format join
+words with a space only before a word that is not glued; widths and reading speeds count only those spaces. A
+line may break between any two characters, best after punctuation, hardly ever before a Japanese small kana (っ,
+ゃ: `SMALL_KANA`), never inside a Latin word (it is one word). There are no break-word lists for these languages;
+their reading speeds are the guides' own (`READING_SPEEDS_CPS`).
 
 On screen (`place_cues`), a cue stays at least `min_duration_s`, but never into the next cue (unless
 `allow_overlap`) and never past the end of the audio; cues close together are chained two frames apart.
@@ -38,11 +45,12 @@ from __future__ import annotations
 import math
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Literal
 
+from common.text import join_units
 from subtitles.styles import (
     CAPITAL_WIDTH_RATIO,
     GLYPH_WIDTH_RATIO,
@@ -56,11 +64,18 @@ from subtitles.timing import end_limit_centiseconds, to_centiseconds
 
 SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 CLAUSE_END = (",", ";", ":", "—", "–", "，", "；", "：", "、")
-OPENING_MARKS = "\"'“‘«‹([{¿¡「『（"
-CLOSING_MARKS = "\"'”’»›)]}」』）"
+OPENING_MARKS = "\"'“‘«‹([{¿¡「『（《〈【"
+CLOSING_MARKS = "\"'”’»›)]}」』）》〉】"
+# Japanese small kana never start a line (kinsoku shori, JIS X 4051): they end the sound before them.
+SMALL_KANA = tuple("ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿｧｨｩｪｫｬｭｮｯ")
 PAUSE_BREAK_S = 0.7  # a silence this long ends a cue
 SOFT_PAUSE_S = 0.25  # a silence this long is a good place for a line break
 MAX_CHARS_PER_SECOND = 20.0  # Netflix's adult reading speed (letters, digits and spaces)
+# Netflix's adult reading speeds where a character says much more than a letter (Han, kana), by language.
+READING_SPEEDS_CPS = {"zh": 9.0, "yue": 9.0, "ja": 4.0}
+# The guides' line length where it is not English's 42: 16 Chinese and 13 Japanese characters, two columns each.
+LINE_COLUMNS = {"zh": 32, "yue": 32, "ja": 26}
+DEFAULT_LINE_COLUMNS = 42
 MIN_GAP_S = 2 / 24  # two frames at 24 fps between cues, so the eye sees a new cue arrive
 CHAIN_S = 0.5  # a gap up to this long (12 frames) is closed to MIN_GAP_S: cues are chained
 MIN_CUE_S = 0.02  # chaining never leaves a cue shorter than this (two centiseconds)
@@ -72,6 +87,7 @@ class TimedWord:
     start_s: float
     end_s: float
     speaker: str | None = None  # scripts: the key of who says it (`SpeakerLook.name`)
+    glued: bool = False  # written with no space before it: most units of Chinese and Japanese (`common.text`)
 
 
 @dataclass(frozen=True)
@@ -115,12 +131,17 @@ class Cue:
 
     @property
     def text(self) -> str:
-        return "\n".join(" ".join(word.text for word in line) for line in self.lines)
+        return "\n".join(line_text(line) for line in self.lines)
 
     @property
     def speaker(self) -> str | None:
         """Who says the cue: its first word's speaker (a cue never spans two)."""
         return self.lines[0][0].speaker
+
+
+def line_text(words: Iterable[TimedWord]) -> str:
+    """Words as written on one line: a space before each word but the first, unless the word is glued."""
+    return join_units((word.text, word.glued) for word in words)
 
 
 def label_of(speaker: str, labels: Mapping[str, str] | None) -> str:
@@ -165,8 +186,18 @@ def line_width_limit(layout: SubtitleLayout) -> int:
 
 def reading_length(text: str) -> int:
     """Characters a reader reads in a word, as the guides count them: letters and digits (CJK: each character);
-    punctuation does not count. Spaces between words are counted by the caller."""
+    punctuation does not count. Spaces between words, where the text has them, are counted by the caller."""
     return sum(1 for char in text if char.isalnum())
+
+
+def line_columns_for(language: str) -> int:
+    """The guides' longest line for the language, in display columns (`LINE_COLUMNS`; others: English's 42)."""
+    return LINE_COLUMNS.get(_language_key(language), DEFAULT_LINE_COLUMNS)
+
+
+def reading_speed_for(language: str) -> float:
+    """The most characters a second a reader of the language reads (`READING_SPEEDS_CPS`; others: English's)."""
+    return READING_SPEEDS_CPS.get(_language_key(language), MAX_CHARS_PER_SECOND)
 
 
 # --- Where a line may break: one language's words that must not end a line ---
@@ -246,14 +277,21 @@ ENGLISH = BreakWords(
     ),
     abbreviations=frozenset("mr. mrs. ms. dr. prof. st. mt. jr. sr. vs. e.g. i.e.".split()),
 )
-# Add a language here (its code's first part: "en" for en-us); others get punctuation and timing rules only.
+# Add a language here (its code's first part: "en" for en-us); others get punctuation and timing rules only. In
+# Chinese and Japanese that means a line may break between any two characters (each is a word), best after
+# punctuation (，、。 end clauses and sentences) or at a pause.
 BREAK_WORDS: dict[str, BreakWords] = {"en": ENGLISH}
 DEFAULT_LANGUAGE = "en"
 
 
 def break_words_for(language: str) -> BreakWords:
     """The language's break words (`en-us` uses `en`'s); none for a language without a list."""
-    return BREAK_WORDS.get(language.lower().replace("_", "-").split("-")[0], BreakWords())
+    return BREAK_WORDS.get(_language_key(language), BreakWords())
+
+
+def _language_key(language: str) -> str:
+    """A language code's first part, in lower case: `zh` for zh-Hans or zh_TW."""
+    return language.lower().replace("_", "-").split("-")[0]
 
 
 def ends_sentence(text: str, following: str | None, words: BreakWords) -> bool:
@@ -300,7 +338,7 @@ BREAK_COST = {
     "plain": 3.0,
     "binding": 7.0,  # after a pronoun, auxiliary, negation, degree word or title
     "function": 20.0,  # after an article, preposition, conjunction or possessive: the guides say never
-    "before_mark": 20.0,  # a lone dash or quote would start the next line
+    "before_mark": 20.0,  # a lone dash or quote, or a Japanese small kana, would start the next line
 }
 PAUSE_DISCOUNT = 2.0  # a pause of SOFT_PAUSE_S makes any break that much better
 CUE_BREAK_COST = 8.0  # every cue break inside a sentence: a sentence on one screen beats a perfect shape
@@ -320,7 +358,7 @@ def break_kind(word: TimedWord, following: TimedWord, words: BreakWords) -> str:
     """What kind of break lies between two words of a sentence (a key of `BREAK_COST`)."""
     if ends_clause(word.text, words):
         return "clause"
-    if _is_lone_mark(following.text):
+    if _is_lone_mark(following.text) or following.text.startswith(SMALL_KANA):
         return "before_mark"
     if words.function_word_kind(word.text):
         return "function"
@@ -402,12 +440,19 @@ class _Segmenter:
         self.max_words = layout.max_words_per_cue or len(words) or 1
         self.end_limit_s = audio_duration_s if audio_duration_s is not None else math.inf
         self.limit_cs = end_limit_centiseconds(audio_duration_s) if audio_duration_s is not None else math.inf
+        self.max_chars_per_second = reading_speed_for(layout.language)
         widths = [display_width(word.text) + self._prefix_width(index) for index, word in enumerate(words)]
-        # `edge[k]`: columns of words[:k], one space after each; a span's width is edge[j] - edge[i] - 1.
-        self.edge = list(accumulate((width + 1 for width in widths), initial=0))
+        # A space before each word that is not glued to the one before, unless it starts a line.
+        self.spaces = [0 if word.glued else 1 for word in words]
+        # All words set on one line: `right[k]` is the column where words[:k] end, `left[k]` where word k starts
+        # (after its space). A span [i, j) on a line of its own is right[j] - left[i] columns wide.
+        self.right = list(accumulate(map(sum, zip(self.spaces, widths, strict=True)), initial=0))
+        self.left = [end + space for end, space in zip(self.right, self.spaces, strict=False)]
         # Columns words take beyond a whole line: such a word gets a line of its own.
         self.overflow = list(accumulate((max(0, width - self.line_width) for width in widths), initial=0))
-        self.reading = list(accumulate((reading_length(word.text) + 1 for word in words), initial=0))
+        # Characters read, likewise: the span [i, j) reads reading[j] - reading[i] - spaces[i].
+        read = [reading_length(word.text) for word in words]
+        self.reading = list(accumulate(map(sum, zip(self.spaces, read, strict=True)), initial=0))
         self.start_cs = [to_centiseconds(word.start_s) for word in words]
         self.sentence_ends = [
             ends_sentence(word.text, words[index + 1].text if index + 1 < len(words) else None, rules)
@@ -465,8 +510,8 @@ class _Segmenter:
 
     def _best_cues(self, first: int, last: int) -> list[tuple[int, int]]:
         """The phrase words[first:last] cut into cues of least total cost (dynamic programming over cue ends)."""
-        words, edge, overflow = self.words, self.edge, self.overflow
-        capacity = self.max_lines * (self.line_width + 1)
+        words, left, right, overflow = self.words, self.left, self.right, self.overflow
+        capacity = self.max_lines * (self.line_width + 1) - 1  # full lines, a space between each two
         max_s = self.layout.max_duration_s
         best = [0.0] + [math.inf] * (last - first)
         came_from = list(range(first - 1, last))
@@ -476,11 +521,11 @@ class _Segmenter:
                 count = end - start
                 if count > 1 and (
                     count > self.max_words
-                    or edge[end] - edge[start] - (overflow[end] - overflow[start]) > capacity
+                    or right[end] - left[start] - (overflow[end] - overflow[start]) > capacity
                     or last_end_s - words[start].start_s > max_s
                 ):
                     break  # an earlier start only adds words, columns and seconds
-                if count == 1 or edge[end] - edge[start] - 1 <= self.line_width:
+                if count == 1 or right[end] - left[start] <= self.line_width:
                     lines_cost = 0.0
                 else:
                     lines = self._multiline(start, end)
@@ -516,14 +561,15 @@ class _Segmenter:
         min_s = layout.min_duration_s
         if shown_s < min_s - 0.005:
             cost += SHORT_CUE_COST + 10 * (min_s - shown_s) / min_s
-        speed = (self.reading[end] - self.reading[start] - 1) / shown_s if shown_s > 0 else 0.0
-        if speed > MAX_CHARS_PER_SECOND:
-            cost += FAST_READING_COST + 20 * (speed / MAX_CHARS_PER_SECOND - 1)
+        characters = self.reading[end] - self.reading[start] - self.spaces[start]
+        speed = characters / shown_s if shown_s > 0 else 0.0
+        if speed > self.max_chars_per_second:
+            cost += FAST_READING_COST + 20 * (speed / self.max_chars_per_second - 1)
         return cost
 
     def _line_cuts(self, start: int, end: int) -> list[int]:
         """Where the chosen lines of a cue start (after its first); none when it fits on one line."""
-        if end - start == 1 or self.edge[end] - self.edge[start] - 1 <= self.line_width:
+        if end - start == 1 or self.right[end] - self.left[start] <= self.line_width:
             return []
         lines = self._multiline(start, end)
         return list(lines[1]) if lines is not None else []
@@ -537,13 +583,13 @@ class _Segmenter:
         return None
 
     def _two_lines(self, start: int, end: int) -> tuple[float, tuple[int, ...]] | None:
-        edge, width = self.edge, self.line_width
-        # A line fits when it is one word or at most `width` columns: edge is increasing, so bisect the cuts.
-        first_fits_until = max(start + 1, bisect_right(edge, edge[start] + width + 1, start, end + 1) - 1)
-        second_fits_from = min(end - 1, bisect_left(edge, edge[end] - width - 1, start, end + 1))
+        left, right, width = self.left, self.right, self.line_width
+        # A line fits when it is one word or at most `width` columns: left and right never decrease, so bisect.
+        first_fits_until = max(start + 1, bisect_right(right, left[start] + width, start, end + 1) - 1)
+        second_fits_from = min(end - 1, bisect_left(left, right[end] - width, start, end))
         best: tuple[float, tuple[int, ...]] | None = None
         for cut in range(max(start + 1, second_fits_from), min(end - 1, first_fits_until) + 1):
-            top, bottom = edge[cut] - edge[start] - 1, edge[end] - edge[cut] - 1
+            top, bottom = right[cut] - left[start], right[end] - left[cut]
             cost = self.after_cost[cut - 1] + self._shape_cost(top, bottom)
             if best is None or cost < best[0]:
                 best = (cost, (cut,))
@@ -560,18 +606,19 @@ class _Segmenter:
         return self._rests[key]
 
     def _first_line_then_rest(self, start: int, end: int, count: int) -> tuple[float, tuple[int, ...]] | None:
-        edge, width = self.edge, self.line_width
-        first_fits_until = max(start + 1, bisect_right(edge, edge[start] + width + 1, start, end + 1) - 1)
-        # The other lines hold the rest: at most (count - 1) lines of columns, words wider than a line aside.
-        rest_columns = (count - 1) * (width + 1) + self.overflow[end] - self.overflow[start]
-        rest_fits_from = max(start + 1, bisect_left(edge, edge[end] - rest_columns, start, end + 1))
+        left, right, width = self.left, self.right, self.line_width
+        first_fits_until = max(start + 1, bisect_right(right, left[start] + width, start, end + 1) - 1)
+        # The other lines hold the rest: at most (count - 1) lines of columns (and the spaces between them), words
+        # wider than a line aside.
+        rest_columns = (count - 1) * (width + 1) - 1 + self.overflow[end] - self.overflow[start]
+        rest_fits_from = max(start + 1, bisect_left(left, right[end] - rest_columns, start, end))
         best: tuple[float, tuple[int, ...]] | None = None
         for cut in range(rest_fits_from, min(end - count + 1, first_fits_until) + 1):
             rest = self._two_lines(cut, end) if count == 3 else self._lines_of(cut, end, count - 1)
             if rest is None:
                 continue
             edges = [start, cut, *rest[1], end]
-            line_widths = [edge[b] - edge[a] - 1 for a, b in zip(edges, edges[1:], strict=False)]
+            line_widths = [right[b] - left[a] for a, b in zip(edges, edges[1:], strict=False)]
             cost = self.after_cost[cut - 1] + rest[0]
             if 2 * min(line_widths) < max(line_widths):
                 cost += UNBALANCED_COST

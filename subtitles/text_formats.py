@@ -8,6 +8,10 @@ Scripts: SRT has no place for a speaker but the text, so a cue that starts a spe
 `<v Label>` (the label as written: it names the voice, players need not show it). The JSON gives each word and
 cue with a speaker its `speaker` key. `labels` maps speaker keys to the names shown; a key without one is shown.
 Words with no speaker change nothing.
+
+Chinese and Japanese: a glued word (written with no space before it) follows the one before with no space, in
+every format, WebVTT's inline timestamps included (`<c>我</c><00:00:00.500><c>们</c>`); the JSON marks such a
+word `"glued": true` so its `words` join back into the text as written.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from html import escape as html_escape
 from typing import Any
 
+from common.text import join_units
 from subtitles.cues import Cue, TimedWord, label_of, prefix_text, turn_starts
 from subtitles.timing import srt_time, vtt_time
 
@@ -49,15 +54,15 @@ def render_vtt(
     for cue in cues:
         lines = []
         for line in cue.lines:
-            words = []
+            words: list[tuple[str, bool]] = []
             for word in line:
                 text = html_escape(_displayed(word.text, uppercase), quote=False)
                 if karaoke and word is not cue.lines[0][0]:
                     text = f"<{vtt_time(word.start_s)}><c>{text}</c>"
                 elif karaoke:
                     text = f"<c>{text}</c>"
-                words.append(text)
-            lines.append(" ".join(words))
+                words.append((text, word.glued))
+            lines.append(join_units(words))
         voice = f"<v {_voice_annotation(label_of(cue.speaker, labels))}>" if cue.speaker is not None else ""
         blocks.append(f"{vtt_time(cue.start_s)} --> {vtt_time(cue.end_s)}\n{voice}" + "\n".join(lines) + "\n")
     return "\n".join(blocks)
@@ -73,15 +78,17 @@ def _with_speaker(entry: dict[str, Any], speaker: str | None) -> dict[str, Any]:
     return {**entry, "speaker": speaker} if speaker is not None else entry
 
 
+def _word_entry(word: TimedWord) -> dict[str, Any]:
+    entry: dict[str, Any] = {"text": word.text, "start_s": round(word.start_s, 3), "end_s": round(word.end_s, 3)}
+    if word.glued:
+        entry["glued"] = True
+    return _with_speaker(entry, word.speaker)
+
+
 def render_json(words: Sequence[TimedWord], cues: Sequence[Cue], uppercase: bool = False) -> str:
     index_of = {id(word): index for index, word in enumerate(words)}
     document = {
-        "words": [
-            _with_speaker(
-                {"text": word.text, "start_s": round(word.start_s, 3), "end_s": round(word.end_s, 3)}, word.speaker
-            )
-            for word in words
-        ],
+        "words": [_word_entry(word) for word in words],
         "cues": [
             _with_speaker(
                 {

@@ -8,15 +8,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from common.text import units
 from worker.contract import SynthesisResult
 
 TIME_SLACK_S = 0.001  # results are rounded to milliseconds
 
 
 def check_result(result: dict[str, Any], text: str) -> SynthesisResult:
-    """The result matches the documented schema; words are all there, in order, timed inside the audio."""
+    """The result matches the documented schema; words (units: common.text) are all there, in order, timed inside
+    the audio."""
     parsed = SynthesisResult.model_validate(result)
-    assert [word.text for word in parsed.words] == text.split()
+    assert [word.text for word in parsed.words] == [unit for unit, _ in units(text)]  # Chinese: one per character
     duration = parsed.audio.duration_s
     previous_end = 0.0
     for word in parsed.words:

@@ -39,14 +39,11 @@ def test_a_long_word_is_said_in_pieces_of_whole_characters_that_stand_for_it():
     assert [(w.text, w.start_s, w.end_s) for w in said] == [("Say", 0, 0.5), (word, 1, 3.5), ("now", 4, 4.5)]
 
 
-def test_chinese_is_cut_after_its_punctuation_and_only_when_a_run_is_long():
+def test_a_long_run_of_chinese_is_said_character_by_character_so_no_piece_is_ever_too_long():
     sentence = "今天天气很好，我们一起去公园散步吧。"  # 18 characters, 54 bytes
-    assert (
-        normalize(sentence * 3, "zh").with_words_at_most(MAX_WORD_BYTES).spoken == normalize(sentence * 3, "zh").spoken
-    )
-    pieces = normalize(sentence * 8, "zh").with_words_at_most(MAX_WORD_BYTES).spoken
-    assert "".join(pieces) == sentence * 8 and len(pieces) == 3
-    assert all(piece[-1] in "，。" and len(piece.encode("utf-8")) <= MAX_WORD_BYTES for piece in pieces)
+    spoken = normalize(sentence * 8, "zh").with_words_at_most(MAX_WORD_BYTES).spoken
+    assert "".join(spoken) == sentence * 8 and len(spoken) == 16 * 8  # a unit per character, its punctuation on it
+    assert all(len(unit.encode("utf-8")) <= 6 for unit in spoken)
 
 
 def test_a_mark_stays_with_the_letter_it_sits_on():

@@ -1,12 +1,41 @@
-"""Chinese normalization: numbers, dates, times, money and percentages read in Mandarin, in place."""
+"""Chinese normalization: numbers, dates, times, money and percentages read in Mandarin, in place, said one
+character a unit, each reading standing for the written unit it reads."""
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tts.normalize import normalize
+from common.text import LENGTHENING, is_unspaced, units
+from tts.normalize import as_written, normalize
+
+# Varied Chinese: sentence and clause punctuation, quotes, numbers, dates, times, money, a percentage, a range and a
+# Latin word with a version number.
+SENTENCES = [
+    "今天的天气很好，我们一起去公园散步。",
+    "这家店的咖啡要¥28元一杯，比上个月贵了15%！",
+    "会议在2024年3月5日下午3:30开始，请大家准时参加。",
+    "他说：“学习Python 3.11不难，只要每天练习。”",
+    "你知道从北京到上海要坐几个小时的高铁吗？",
+    "春天来了，花开了，鸟儿在树上唱歌。",
+    "请把这份文件发给张经理、李老师和王同学。",
+    "这本书一共有320页，我已经读完了一半。",
+    "每天跑3-5公里，坚持了2年，体重减了10%。",
+    "河边有三座老磨坊；每一座都有自己的故事！",
+]
+
+
+def chinese_text(characters: int) -> str:
+    """At least `characters` characters of the sentences above, in a varying order, as one paragraph."""
+    text, index = "", 0
+    while len(text) < characters:
+        text += SENTENCES[index * 7 % len(SENTENCES)]
+        index += 1
+    return text
 
 
 @pytest.mark.parametrize(
@@ -103,43 +132,80 @@ from tts.normalize import normalize
         ("12-01", "十二-零一"),
         ("热线400-8888", "热线四百-八千八百八十八"),
         # Mixed with spaces and Latin words.
-        ("我有 3 个苹果", "我有 三 个苹果"),
+        ("我有 3 个苹果", "我有三个苹果"),
         ("F5-TTS很好", "F五-TTS很好"),
     ],
 )
 def test_chinese_is_said_as_documented(written, spoken):
-    assert normalize(written, "zh").spoken_text == spoken
+    assert "".join(normalize(written, "zh").spoken) == spoken
 
 
 @pytest.mark.parametrize("language", ["zh", "zh-cn", "zh-CN", "zh-TW"])
 def test_every_chinese_code_is_normalized(language):
-    assert normalize("共12个", language).spoken_text == "共十二个"
+    assert normalize("共12个", language).spoken == ("共", "十", "二", "个")
 
 
 @pytest.mark.parametrize("text", ["今天天气很好。", "你好，世界！", "我爱 北京 天安门", "“引号”（括号）"])
-def test_text_without_numbers_is_said_as_written(text):
+def test_text_without_numbers_is_said_as_written_one_character_a_unit(text):
     text_map = normalize(text, "zh")
-    assert text_map.spoken == text_map.written == tuple(text.split())
+    assert text_map.spoken == text_map.written == tuple(unit for unit, _ in units(text))
+    assert text_map.written_text == text
 
 
-def test_each_written_run_is_one_spoken_word_mapped_back_to_it():
+def test_each_reading_is_said_one_character_a_unit_for_the_written_unit_it_reads():
     text = "我有 3 个苹果，价格是¥3.5元。 2024-03-05 见"
     text_map = normalize(text, "zh")
-    assert text_map.written == tuple(text.split())
-    assert text_map.written_of == tuple(range(len(text_map.written)))
     pairs = [(text_map.spoken[i], text_map.written[owner]) for i, owner in enumerate(text_map.written_of)]
     assert pairs == [
-        ("我有", "我有"),
+        ("我", "我"), ("有", "有"),
         ("三", "3"),
-        ("个苹果，价格是三点五元。", "个苹果，价格是¥3.5元。"),
-        ("二零二四年三月五日", "2024-03-05"),
+        ("个", "个"), ("苹", "苹"), ("果，", "果，"), ("价", "价"), ("格", "格"), ("是", "是"),
+        ("三", "¥3.5"), ("点", "¥3.5"), ("五", "¥3.5"),
+        ("元。", "元。"),
+        ("二", "2024-03-05"), ("零", "2024-03-05"), ("二", "2024-03-05"), ("四", "2024-03-05"),
+        ("年", "2024-03-05"), ("三", "2024-03-05"), ("月", "2024-03-05"), ("五", "2024-03-05"), ("日", "2024-03-05"),
         ("见", "见"),
-    ]
+    ]  # fmt: skip
+    assert text_map.glued == (False, True, False, False, True, True, True, True, True, True, True, False, False)
 
 
-def test_other_languages_are_untouched():
+def test_a_currency_said_by_a_money_reading_is_timed_with_its_amount():
+    text_map = normalize("只要¥3", "zh")
+    assert text_map.spoken == ("只", "要", "三", "元")
+    assert [text_map.written[owner] for owner in text_map.written_of] == ["只", "要", "¥3", "¥3"]
+
+
+def test_a_2000_character_text_is_said_one_character_a_unit_and_every_written_unit_is_said():
+    text = chinese_text(2000)
+    text_map = normalize(text, "zh")
+    assert text_map.written_text == text
+    assert list(text_map.written_of) == sorted(text_map.written_of)
+    assert set(text_map.written_of) == set(range(len(text_map.written)))
+    for word in text_map.spoken:
+        said = "".join(char for char in word if unicodedata.category(char)[0] not in "PS")
+        assert (len(said) == 1 and is_unspaced(said)) or re.fullmatch("[A-Za-z]+", said), word
+    assert "Python" in text_map.spoken and "3.11" in text_map.written
+
+
+def test_a_latin_word_and_a_number_in_chinese_stay_whole_and_the_number_is_read_in_chinese():
+    text = "我们用 Python 3.11 写代码"
+    text_map = normalize(text, "zh")
+    assert text_map.written == ("我", "们", "用", "Python", "3.11", "写", "代", "码")
+    assert text_map.spoken == ("我", "们", "用", "Python", "三", "点", "一", "一", "写", "代", "码")
+    assert [text_map.written[owner] for owner in text_map.written_of][3:8] == ["Python"] + ["3.11"] * 4
+    assert text_map.written_text == text
+
+
+def test_without_normalization_chinese_is_still_said_one_character_a_unit():
+    text_map = as_written("共12个，好。", "zh")
+    assert text_map.spoken == text_map.written == ("共", "12", "个，", "好。")
+    assert text_map.written_text == "共12个，好。"
+
+
+def test_other_languages_do_not_get_mandarin_readings():
     assert normalize("2 tickets", "en").spoken_text == "two tickets"
-    assert normalize("12个", "ja").spoken_text == "12个"
+    assert normalize("2个", "ja").spoken == ("二", "个")  # num2words' Japanese, not 两
+    assert normalize("2個", "yue").spoken == ("2", "個")  # num2words has no Cantonese
 
 
 NUMERALS = dict(zip("零一二三四五六七八九", range(10), strict=True))
@@ -168,15 +234,18 @@ def parse_chinese_integer(said: str) -> int:
 
 @given(st.integers(min_value=0, max_value=10**12))
 def test_integers_are_read_back_to_themselves(number):
-    said = normalize(str(number), "zh").spoken_text
+    said = "".join(normalize(str(number), "zh").spoken)
     assert set(said) <= set("零一二三四五六七八九十百千万亿")
     assert parse_chinese_integer(said) == number
 
 
-@given(st.text(max_size=80) | st.text(alphabet="0123456789０１２３,.:-%％¥$年月日第个 价", max_size=40))
-def test_any_text_keeps_one_spoken_word_per_written_word(text):
+@given(st.text(max_size=80) | st.text(alphabet="0123456789０１２３,.:-%％¥$年月日第个 价Python“”（）。，", max_size=40))
+def test_any_text_gives_every_written_unit_a_spoken_unit_in_order_and_no_digits(text):
     text_map = normalize(text, "zh")
-    assert text_map.written == tuple(text.split())
-    assert text_map.written_of == tuple(range(len(text_map.written)))
+    assert text_map.written == tuple(unit for unit, _ in units(text))
+    assert text_map.written_text == " ".join(text.split())
+    assert list(text_map.written_of) == sorted(text_map.written_of)
+    assert set(text_map.written_of) == set(range(len(text_map.written)))
     assert all(word and not any(c.isspace() for c in word) for word in text_map.spoken)
+    assert all(sum(is_unspaced(c) and c not in LENGTHENING for c in word) <= 1 for word in text_map.spoken)
     assert not any(c in "0123456789０１２３" for word in text_map.spoken for c in word)

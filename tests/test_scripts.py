@@ -407,3 +407,10 @@ def test_a_long_offline_script_times_its_first_word_like_any_other(offline_pipel
     result = offline_pipeline.run(parse_job({"script": script, "speakers": SPEAKERS}), "thirty-lines", no_progress)
     first = result["words"][0]
     assert first["text"] == "Line" and not first["interpolated"] and first["end_s"] > first["start_s"]
+
+
+@pytest.mark.parametrize("raw", [{"text": None}, {"script": None}, {"text": None, "script": None}])
+def test_a_null_text_or_script_counts_as_left_out(raw):
+    with pytest.raises(InvalidInput) as raised:
+        parse_job(raw)
+    assert str(raised.value) == "invalid_input: text: is required: give text, or script (a list of lines and pauses)"

@@ -1,21 +1,28 @@
-"""Split text into chunks that each fit one F5-TTS generation window, never inside a word.
+"""Split text into chunks that each fit one F5-TTS generation window, never inside a unit.
 
-F5's own `chunk_text` splits after CJK punctuation even without a following space, which can cut a
-whitespace-delimited word in two; the aligner and the subtitles need every chunk to hold whole words, so
-chunks here are built from whole words only: sentences first, then clauses, then single words when a clause
-alone is over the budget. Sizes are counted in UTF-8 bytes, as F5 estimates durations.
+The text is units (`common.text`) with a space between every two: whitespace words, and in Chinese or Japanese
+single characters, a Latin word or a number among them staying whole. F5's own `chunk_text` splits after CJK
+punctuation even without a following space, which can cut a word in two; the aligner and the subtitles need every
+chunk to hold whole units, so chunks here are built from whole units only: sentences first, then clauses, then
+single units (a word, or a Chinese character) when a clause alone is over the budget. Sizes are counted in UTF-8
+bytes of the text as the model reads it (`common.text.unspaced`: no spaces between Chinese characters), as F5
+estimates durations.
 """
 
 from __future__ import annotations
 
 import re
 
-SENTENCE_END = re.compile(r"[.!?。！？…]$")
-CLAUSE_END = re.compile(r"[,;:，；：、]$")
+from common.text import unspaced
+
+CLOSING = "\"'”’)]）」』》〉】"  # a sentence or clause still ends after these: 。” ends a sentence
+SENTENCE_END = re.compile(rf"[.!?。！？…][{re.escape(CLOSING)}]*$")
+CLAUSE_END = re.compile(rf"[,;:，；：、][{re.escape(CLOSING)}]*$")
 
 
 def chunk_text(text: str, max_bytes: int) -> list[str]:
-    """Chunks of at most `max_bytes` (unless one word alone is longer), preferring sentence then clause ends.
+    """Chunks of at most `max_bytes` as the model reads them (unless one unit alone is longer), preferring sentence
+    then clause ends.
 
     Invariant: `" ".join(chunks).split() == text.split()`.
     """
@@ -28,7 +35,7 @@ def chunk_text(text: str, max_bytes: int) -> list[str]:
         if following is None:
             break
         size = _size(current)
-        next_size = size + 1 + len(following.encode("utf-8"))
+        next_size = _size([*current, following])
         if next_size > max_bytes or (SENTENCE_END.search(word) and _fits_more(size, max_bytes)):
             cut = _best_cut(current, max_bytes) if next_size > max_bytes else len(current)
             chunks.append(" ".join(current[:cut]))
@@ -39,7 +46,8 @@ def chunk_text(text: str, max_bytes: int) -> list[str]:
 
 
 def _size(words: list[str]) -> int:
-    return len(" ".join(words).encode("utf-8"))
+    """UTF-8 bytes of the words as the model reads them: spaced, but not between Chinese characters."""
+    return len(unspaced(" ".join(words)).encode("utf-8"))
 
 
 def _fits_more(size: int, max_bytes: int) -> bool:

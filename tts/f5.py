@@ -30,6 +30,7 @@ import numpy as np
 from alignment import MAX_SPAN_S
 from common.dsp import TARGET_RMS  # F5 raises quieter references to this loudness and scales the output back
 from common.errors import InvalidInput
+from common.text import unspaced
 from tts import ChunkSpan, Speech, SynthesisOptions
 from tts.batching import MAX_BATCH_ITEMS, BatchScheduler
 from tts.chunking import chunk_text
@@ -169,7 +170,9 @@ class F5Synthesizer:
         chunks = chunk_text(text, self._chunk_budget_bytes(voice, options.speed))
         reference = self.reference(voice)  # once per job, on the device
         requests = [
-            ChunkRequest.of(reference, chunk, options, chunk_seed(options.seed, i)) for i, chunk in enumerate(chunks)
+            # The model reads Chinese and Japanese as written, without the spaces between characters' units.
+            ChunkRequest.of(reference, unspaced(chunk), options, chunk_seed(options.seed, i))
+            for i, chunk in enumerate(chunks)
         ]
         self._check_window(requests)
         pieces = self.scheduler.run(requests)

@@ -1,24 +1,31 @@
-"""Text normalization: what the user wrote → what is said, keeping a map from spoken words back to written ones.
+"""Text normalization: what the user wrote → what is said, keeping a map from spoken units back to written ones.
 
 F5-TTS reads digits and symbols badly, and the aligner can only place letters; both get the spoken form. The
-subtitles show the user's own words, timed by the spoken words that stand for them: `TextMap.written_of[i]` is
-the written word behind spoken word `i`.
+subtitles show the user's own words, timed by the spoken units that stand for them: `TextMap.written_of[i]` is
+the written unit behind spoken unit `i`.
+
+Text is handled as units (`common.text.units`), in every language: whitespace words, except that each Han or kana
+character is a unit of its own (punctuation attached) and a Latin word or number inside such text stays whole.
+Text without Han or kana is split at whitespace exactly as before. `TextMap.glued` keeps where the writer put no
+space, so `TextMap.written_text` is the text as written.
 
 English is normalized fully (numbers, decimals, currency, percentages, ordinals, years, times, ISO dates,
 common abbreviations and symbols). Chinese (zh, zh-CN, …) gets numbers, decimals, percentages, currency, dates,
-times and digit strings read in Mandarin; its text has no spaces, so each written run becomes one spoken token with
-the readings put in place and the characters and punctuation kept (the aligner places zh per character). Other
-languages get plain numbers spelled by num2words where it knows the language, and are otherwise left as written.
+times, ranges and digit strings read in Mandarin; each reading is said one character a unit, every one of them
+standing for the written unit it reads (`2024` → 二 零 二 四). Other languages (Japanese included) get plain numbers
+spelled by num2words where it knows the language, said one unit a character where that is Han, and are otherwise
+left as written.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from alignment import AlignedWord
+from common.text import join_units, units
 
 CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
               "£": ("pound", "pounds", "penny", "pence")}  # fmt: skip
@@ -43,27 +50,46 @@ PIECE_ENDS = frozenset(".!?,;:。！？，；：、…")  # a piece ends after t
 
 @dataclass(frozen=True)
 class TextMap:
-    """The spoken words, and for each the index of the written word it stands for."""
+    """The written units, the spoken units, and for each spoken unit the index of the written unit it stands for.
+
+    `glued[i]` is True when written unit `i` follows the one before it with no space between them (`们` in 我们).
+    Left empty, it is filled with False for every written unit: a text split at whitespace.
+    """
 
     written: tuple[str, ...]
     spoken: tuple[str, ...]
     written_of: tuple[int, ...]
+    glued: tuple[bool, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.glued:
+            object.__setattr__(self, "glued", (False,) * len(self.written))
+        elif len(self.glued) != len(self.written):
+            raise ValueError(f"{len(self.glued)} glued flags for {len(self.written)} written units")
 
     @property
     def spoken_text(self) -> str:
+        """The spoken units with a space between every two: what the engines are given."""
         return " ".join(self.spoken)
+
+    @property
+    def written_text(self) -> str:
+        """The text as written, its whitespace made single spaces: units glued where the writer put no space."""
+        return join_units(zip(self.written, self.glued, strict=True))
 
     @classmethod
     def join(cls, maps: Sequence[TextMap]) -> TextMap:
-        """Several texts said one after another, as one map."""
+        """Several texts said one after another, as one map (the first unit of each is not glued to the last)."""
         written: list[str] = []
         spoken: list[str] = []
         owners: list[int] = []
+        glued: list[bool] = []
         for part in maps:
             owners += [len(written) + owner for owner in part.written_of]
             written += part.written
             spoken += part.spoken
-        return cls(written=tuple(written), spoken=tuple(spoken), written_of=tuple(owners))
+            glued += [False, *part.glued[1:]] if part.glued else []
+        return cls(written=tuple(written), spoken=tuple(spoken), written_of=tuple(owners), glued=tuple(glued))
 
     def with_words_at_most(self, max_bytes: int = MAX_WORD_BYTES) -> TextMap:
         """This map with each spoken word over `max_bytes` cut into pieces that all stand for the same written word
@@ -75,7 +101,7 @@ class TextMap:
             pieces = _pieces(word, max_bytes)
             spoken += pieces
             owners += [owner] * len(pieces)
-        return TextMap(written=self.written, spoken=tuple(spoken), written_of=tuple(owners))
+        return replace(self, spoken=tuple(spoken), written_of=tuple(owners))
 
     def written_words(self, spoken: Sequence[AlignedWord]) -> list[AlignedWord]:
         """The user's words, each timed from the first to the last spoken word that stands for it."""
@@ -112,26 +138,47 @@ def _written_word(text: str, parts: list[AlignedWord]) -> AlignedWord:
 
 
 def normalize(text: str, language: str = "en") -> TextMap:
-    """Split `text` at whitespace and say each word; punctuation stays on the spoken words it followed."""
-    written = tuple(text.split())
+    """Split `text` into units and say each; punctuation stays on the spoken units it followed.
+
+    Every written unit has at least one spoken unit, and the spoken units come in the order of the written ones
+    they stand for. A spoken unit holds no whitespace; where it holds Han or kana, it is one such character (with
+    its punctuation and any length mark), and otherwise it is a run of letters or digits as written (`Python`).
+    """
+    pieces = units(text)
+    written = tuple(unit for unit, _ in pieces)
+    if language.split("-")[0].lower() == "zh":
+        said = [[reading] if reading else [] for reading in _chinese(text, written)]
+    else:
+        said = [_say(unit, language) for unit in written]
     spoken: list[str] = []
     owners: list[int] = []
-    for index, word in enumerate(written):
-        said = _say(word, language) or [word]
-        spoken += said
-        owners += [index] * len(said)
-    return TextMap(written=written, spoken=tuple(spoken), written_of=tuple(owners))
+    for index, words in enumerate(said):
+        # A reading in Han characters is said one unit a character; a unit said as nothing is said as written.
+        said_units = [unit for word in words for unit, _ in units(word)] or [written[index]]
+        spoken += said_units
+        owners += [index] * len(said_units)
+    return TextMap(
+        written=written, spoken=tuple(spoken), written_of=tuple(owners), glued=tuple(glued for _, glued in pieces)
+    )
 
 
-def as_written(text: str) -> TextMap:
-    """No normalization: each written word is said as it is."""
-    written = tuple(text.split())
-    return TextMap(written=written, spoken=written, written_of=tuple(range(len(written))))
+def as_written(text: str, language: str = "en") -> TextMap:
+    """No normalization: each written unit is said as it is.
+
+    `language` is taken for symmetry with `normalize`: units are the same in every language (text without Han or
+    kana is split at whitespace), so that `normalize_text: false` also says Chinese one character a unit.
+    """
+    pieces = units(text)
+    written = tuple(unit for unit, _ in pieces)
+    return TextMap(
+        written=written,
+        spoken=written,
+        written_of=tuple(range(len(written))),
+        glued=tuple(glued for _, glued in pieces),
+    )
 
 
 def _say(word: str, language: str) -> list[str]:
-    if language.split("-")[0].lower() == "zh":
-        return [_chinese(word)]
     lead = LEADING.match(word)
     trail = TRAILING.search(word)
     start = lead.end() if lead else 0
@@ -238,9 +285,13 @@ def _num2words(value: int, to: str = "cardinal") -> str:
     return str(num2words(value, to=to, lang="en")).replace(",", "")
 
 
-# Chinese. Readings are put in place with one regex pass per kind, most specific first (2024-03-05 is a date before
-# it is three numbers); a pass turns the digits it reads into Chinese, so no later pass reads them again. 第3 needs
-# no rule of its own: the number is read and 第 kept.
+# Chinese. Readings are put in place with one regex pass per kind over the whole text, most specific first
+# (2024-03-05 is a date before it is three numbers); a pass turns the digits it reads into Chinese, so no later pass
+# reads them again. 第3 needs no rule of its own: the number is read and 第 kept. No pattern matches whitespace, so
+# a space ends a number as the end of the text would. Each character of the text being rewritten remembers the
+# written unit it stands for (`_Traced`), so each reading is said for the unit it reads: the currency a money
+# reading says (¥3 → 三元) is part of that reading and timed with the amount; a currency written after the amount
+# (¥3元) is not said twice, and keeps its own unit.
 ZH_DIGITS = "零一二三四五六七八九"
 ZH_CURRENCIES = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
 ZH_CURRENCY_WRITTEN = {"元": ("元", "块"), "美元": ("美元",), "欧元": ("欧元",), "英镑": ("英镑", "镑")}  # ¥3元, £3镑
@@ -270,18 +321,53 @@ ZH_NUMBER = re.compile(ZH_SIGN + ZH_AMOUNT)
 ZH_DIGIT = re.compile(r"\d")
 
 
-def _chinese(word: str) -> str:
-    """The written run with every number in it read in Mandarin, everything else kept as it is."""
-    said = word.translate(FULL_WIDTH_DIGITS)
-    said = ZH_ISO_DATE.sub(_zh_iso_date, said)
-    said = ZH_RANGE.sub(_zh_range, said)
-    said = ZH_YEAR.sub(lambda match: _zh_digits(match.group(1)), said)
-    said = ZH_TIME.sub(_zh_time, said)
-    said = ZH_MONEY.sub(_zh_money, said)
-    said = ZH_PERCENT.sub(lambda match: _zh_sign(match.group(1)) + "百分之" + _zh_amount(match.group(2)), said)
-    said = ZH_TWO.sub("两", said)
-    said = ZH_NUMBER.sub(lambda match: _zh_sign(match.group(1)) + _zh_amount(match.group(2)), said)
-    return ZH_DIGIT.sub(lambda match: _zh_digits(match.group()), said)  # what is left (1.2.3): digit by digit
+def _chinese(text: str, written: Sequence[str]) -> list[str]:
+    """What each written unit of `text` says: the text with every number in it read in Mandarin, each reading
+    given to the written unit it reads, everything else kept as it is."""
+    owners = [-1] * len(text)  # the written unit of each character of the text; -1 for whitespace
+    position = 0
+    for index, unit in enumerate(written):
+        while text[position].isspace():
+            position += 1
+        owners[position : position + len(unit)] = [index] * len(unit)
+        position += len(unit)
+    said = _Traced(text.translate(FULL_WIDTH_DIGITS), tuple(owners))
+    for pattern, reading in ZH_PASSES:
+        said = said.sub(pattern, reading)
+    pieces: list[list[str]] = [[] for _ in written]
+    for char, owner in zip(said.text, said.owners, strict=True):
+        if owner >= 0:
+            pieces[owner].append(char)
+    return ["".join(piece) for piece in pieces]
+
+
+@dataclass(frozen=True)
+class _Traced:
+    """Text being rewritten, with the written unit each of its characters stands for."""
+
+    text: str
+    owners: tuple[int, ...]
+
+    def sub(self, pattern: re.Pattern[str], reading: Callable[[re.Match[str]], str]) -> _Traced:
+        """`pattern.sub(reading, text)`, each reading standing for the characters it replaced: spread over them in
+        order when it replaced several units' characters (no pattern does today: a number is one unit)."""
+        text: list[str] = []
+        owners: list[int] = []
+        done = 0
+        for match in pattern.finditer(self.text):
+            start, end = match.span()
+            said = reading(match)
+            replaced = self.owners[start:end]
+            text += [self.text[done:start], said]
+            owners += self.owners[done:start]
+            if said == match.group():
+                owners += replaced
+            else:
+                owners += [replaced[i * len(replaced) // len(said)] for i in range(len(said))]
+            done = end
+        text.append(self.text[done:])
+        owners += self.owners[done:]
+        return _Traced("".join(text), tuple(owners))
 
 
 def _zh_iso_date(match: re.Match[str]) -> str:
@@ -385,3 +471,17 @@ def _zh_section(number: int, leading: bool) -> str:
             said += ("零" if gap and said else "") + ZH_DIGITS[digit] + unit
         gap = not digit
     return said[1:] if leading and said.startswith("一十") else said
+
+
+# The passes of `_chinese`, in order (defined after the readings they use).
+ZH_PASSES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (ZH_ISO_DATE, _zh_iso_date),
+    (ZH_RANGE, _zh_range),
+    (ZH_YEAR, lambda match: _zh_digits(match.group(1))),
+    (ZH_TIME, _zh_time),
+    (ZH_MONEY, _zh_money),
+    (ZH_PERCENT, lambda match: _zh_sign(match.group(1)) + "百分之" + _zh_amount(match.group(2))),
+    (ZH_TWO, lambda _: "两"),
+    (ZH_NUMBER, lambda match: _zh_sign(match.group(1)) + _zh_amount(match.group(2))),
+    (ZH_DIGIT, lambda match: _zh_digits(match.group())),  # what is left (1.2.3): digit by digit
+)

@@ -26,8 +26,9 @@ from alignment import AlignedChar, AlignedWord
 from audio import AudioFile
 from common.errors import InvalidInput
 from common.ffmpeg import AudioFormat
+from common.text import unspaced
 from storage import PRESIGN_MAX_S, StoredObject
-from subtitles import ALL_FORMATS, PRESETS, SubtitleFormat, SubtitleLayout, speaker_looks
+from subtitles import ALL_FORMATS, PRESETS, SubtitleFormat, SubtitleLayout, line_columns_for, speaker_looks
 from tts import ChunkSpan, Speech
 from voice import VoiceSource
 
@@ -260,9 +261,11 @@ class SubtitleOptions(_Strict):
     karaoke_tag: Literal["k", "kf", "ko"] = Field(
         "kf", description="ASS karaoke effect (karaoke mode): fill (kf), jump (k), outline (ko)."
     )
-    max_chars_per_line: Annotated[
-        int, Field(ge=8, le=200, description="Line length limit in display columns (CJK and emoji count two).")
-    ] = 42
+    max_chars_per_line: Annotated[int, Field(ge=8, le=200)] | None = Field(
+        None,
+        description="Line length limit in display columns (CJK and emoji count two). Default: the guides' for the "
+        "language: 42, or 32 for Chinese (16 characters) and 26 for Japanese (13).",
+    )
     max_lines: Annotated[int, Field(ge=1, le=4, description="Lines shown together in one event.")] = 2
     max_words_per_cue: Annotated[int, Field(ge=1, le=20)] | None = Field(
         None, description="At most this many words on screen together (short-video captions: 2-4). None: no limit."
@@ -305,7 +308,7 @@ class SubtitleOptions(_Strict):
             language=language,
             mode=self.mode,
             karaoke_tag=self.karaoke_tag,
-            max_chars_per_line=self.max_chars_per_line,
+            max_chars_per_line=self.max_chars_per_line or line_columns_for(language),
             max_lines=self.max_lines,
             max_words_per_cue=self.max_words_per_cue,
             uppercase=self.uppercase,
@@ -455,8 +458,11 @@ class SynthesisJob(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _text_or_script(cls, data: Any) -> Any:
-        if isinstance(data, dict) and ("text" in data) == ("script" in data):
-            given = "not both" if "text" in data else "is required"
+        if not isinstance(data, dict):
+            return data
+        has_text, has_script = data.get("text") is not None, data.get("script") is not None
+        if has_text == has_script:  # a null counts as left out
+            given = "not both" if has_text else "is required"
             raise InvalidInput("text", f"{given}: give text, or script (a list of lines and pauses)")
         return data
 
@@ -674,7 +680,7 @@ class SegmentResult(_Strict):
     @classmethod
     def of(cls, chunk: ChunkSpan, rate_hz: int, speaker: str | None = None) -> SegmentResult:
         return cls(
-            text=chunk.text,
+            text=unspaced(chunk.text),
             start_s=round(chunk.start_sample / rate_hz, 3),
             end_s=round(chunk.end_sample / rate_hz, 3),
             speaker=speaker,
@@ -776,7 +782,7 @@ class SynthesisResult(_Strict):
                 SegmentResult.of(chunk, speech.sample_rate_hz, speaker)
                 for chunk, speaker in zip(speech.chunks, chunk_speakers, strict=True)
             ],
-            text=" ".join(chunk.text for chunk in speech.chunks),  # the spoken text, whitespace normalised
+            text=unspaced(" ".join(chunk.text for chunk in speech.chunks)),  # as spoken, whitespace normalised
             language=language,
             seed=seed,
             alignment=AlignmentSummary.of(words),

@@ -127,9 +127,10 @@ class Pipeline:
                 split = take.lines if plan.split_lines else ()
             with clock.stage("alignment"):
                 words, aligner_name = self._align(speech, take.text_map, plan, aligner, warnings)
+                glued = take.text_map.glued or (False,) * len(words)  # Chinese characters follow without a space
                 timed = [
-                    TimedWord(word.text, word.start_s, word.end_s, speaker)
-                    for word, speaker in zip(words, take.word_speakers, strict=True)
+                    TimedWord(word.text, word.start_s, word.end_s, speaker, glue)
+                    for word, speaker, glue in zip(words, take.word_speakers, glued, strict=True)
                 ]
             with clock.stage("subtitles"):
                 subtitle_files = self._write_subtitles(timed, plan, work, "subtitles", speech.duration_s)
@@ -217,7 +218,7 @@ class Pipeline:
     ) -> SpokenSegment:
         """One segment said: its written words mapped to what is spoken, then synthesized."""
         language = segment.options.language
-        text_map = normalize(segment.text, language) if segment.normalize_text else as_written(segment.text)
+        text_map = normalize(segment.text, language) if segment.normalize_text else as_written(segment.text, language)
         text_map = text_map.with_words_at_most(MAX_WORD_BYTES)
         voice = voices.get(segment.voice) if segment.voice is not None else None
         try:
