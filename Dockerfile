@@ -30,6 +30,7 @@ COPY alignment/ alignment/
 COPY subtitles/ subtitles/
 COPY audio/ audio/
 COPY storage/ storage/
+COPY video/ video/
 COPY common/ common/
 
 # Never write .pyc files next to the source or on the shared volume at run time; the bootstrap compiles the

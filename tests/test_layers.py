@@ -8,7 +8,18 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_FOLDERS = ("worker", "voice", "tts", "alignment", "subtitles", "audio", "storage", "common", "bootstrap")
+SOURCE_FOLDERS = (
+    "worker",
+    "voice",
+    "tts",
+    "alignment",
+    "subtitles",
+    "audio",
+    "storage",
+    "video",
+    "common",
+    "bootstrap",
+)
 
 
 def source_files() -> list[Path]:

@@ -56,6 +56,19 @@ def test_every_path_the_dockerfile_copies_exists_and_is_not_docker_ignored():
             assert source.rstrip("/") not in ignored, f"COPY {source}: excluded by .dockerignore"
 
 
+def test_the_image_copies_every_package_of_the_worker():
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
+    copied = {
+        part.rstrip("/")
+        for keyword, arguments in dockerfile_instructions()
+        if keyword == "COPY"
+        for part in shlex.split(arguments)[:-1]
+    }
+    assert set(packages) <= copied, f"the image lacks {sorted(set(packages) - copied)}"
+
+
 def test_the_image_starts_the_bootstrap_and_carries_no_ml_packages():
     instructions = dockerfile_instructions()
     entrypoints = [arguments for keyword, arguments in instructions if keyword == "ENTRYPOINT"]
