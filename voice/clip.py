@@ -24,26 +24,32 @@ MAX_VOICE_S = 60.0  # longer clips are refused from their header; up to this the
 
 
 def fetch_clip(
-    source: VoiceSource, work_dir: Path, url_policy: AddressPolicy = PUBLIC_ONLY, bucket: Storage | None = None
+    source: VoiceSource,
+    work_dir: Path,
+    url_policy: AddressPolicy = PUBLIC_ONLY,
+    bucket: Storage | None = None,
+    max_bytes: int = MAX_VOICE_BYTES,
+    file_name: str = "voice-clip",
 ) -> Path:
-    """The clip's bytes from base64, a guarded download or the worker's bucket, in a file in `work_dir`.
+    """The clip's bytes from base64, a guarded download or the worker's bucket, in `work_dir/file_name`; at most
+    `max_bytes` (a caller's recording for an align job may be larger than a reference clip).
 
     `bucket` is read only when callers can name keys in it (`Storage.caller_keys`)."""
-    clip_path, field = work_dir / "voice-clip", source.field
+    clip_path, field = work_dir / file_name, source.field
     if source.base64:
-        clip_path.write_bytes(_decode_base64(source.base64, f"{field}.base64"))
+        clip_path.write_bytes(_decode_base64(source.base64, f"{field}.base64", max_bytes))
     elif source.s3_key:
         if bucket is None or not bucket.caller_keys:
             raise InvalidInput(f"{field}.s3_key", "this worker has no S3 bucket configured; send base64 or url")
         try:
-            found = bucket.download(source.s3_key, clip_path, MAX_VOICE_BYTES)
+            found = bucket.download(source.s3_key, clip_path, max_bytes)
         except ObjectTooLarge:
-            raise VoiceError(f"{field}.s3_key is larger than {MAX_VOICE_BYTES // 2**20} MiB") from None
+            raise VoiceError(f"{field}.s3_key is larger than {max_bytes // 2**20} MiB") from None
         if not found:
             raise VoiceError(f"{field}.s3_key {source.s3_key!r} is not in the bucket")
     elif source.url:
         try:
-            fetch_to_file(source.url, clip_path, MAX_VOICE_BYTES, url_policy)
+            fetch_to_file(source.url, clip_path, max_bytes, url_policy)
         except FetchRefused as refused:
             raise InvalidInput(f"{field}.url", str(refused)) from None
         except FetchFailed as failed:
@@ -71,12 +77,12 @@ def decode_clip(clip_path: Path, transcript: str, sample_rate_hz: int) -> Refere
     return ReferenceVoice(samples=samples, sample_rate_hz=sample_rate_hz, transcript=transcript.strip())
 
 
-def _decode_base64(data: str, field: str) -> bytes:
+def _decode_base64(data: str, field: str, max_bytes: int) -> bytes:
     try:
         payload = data.partition(",")[2] if data.startswith("data:") else data
         raw = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput(field, "is not valid base64") from None
-    if len(raw) > MAX_VOICE_BYTES:
-        raise InvalidInput(field, f"the clip is larger than {MAX_VOICE_BYTES // 2**20} MiB")
+    if len(raw) > max_bytes:
+        raise InvalidInput(field, f"the clip is larger than {max_bytes // 2**20} MiB")
     return raw

@@ -56,6 +56,17 @@ class WhisperTranscriber:
             )
             return " ".join(segment.text.strip() for segment in segments).strip()
 
+    def transcribe_recording(self, samples: np.ndarray, rate_hz: int, language: str | None = None) -> tuple[str, str]:
+        """What is said in a long recording, and its language (`language`, or Whisper's guess). Whisper's own
+        voice activity detection (Silero VAD, in faster-whisper's wheel) skips the silences between phrases."""
+        clip = _resample(samples, rate_hz, ASR_RATE_HZ)
+        with self._lock:
+            segments, info = self._model.transcribe(
+                clip, language=language, beam_size=5, vad_filter=True, without_timestamps=True
+            )
+            text = " ".join(segment.text.strip() for segment in segments).strip()
+        return text, str(language or info.language)
+
 
 class TranscriptCache:
     """Transcripts by clip hash, as small files published with an atomic rename (many workers share them), kept

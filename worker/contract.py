@@ -33,6 +33,7 @@ from tts import ChunkSpan, Speech
 from voice import VoiceSource
 
 MAX_TEXT_CHARS = 20_000
+MAX_ALIGN_TEXT_CHARS = 200_000  # two hours of speech is about 130,000 characters of English
 LANGUAGE_CODE = r"^[a-z]{2,3}$"  # ISO 639-1 or -3, as the aligners, eSpeak NG and Whisper name languages
 MAX_VOICE_BASE64_CHARS = 40 * 1024 * 1024  # ~30 MB of audio once decoded
 MAX_SCRIPT_ITEMS = 500
@@ -337,6 +338,35 @@ class SubtitleOptions(_Strict):
         return formats
 
 
+class ImageBackground(_Strict):
+    image: str = Field(..., max_length=2048, description="An http(s) URL of a png, jpeg or webp picture.")
+
+
+class VideoBackground(_Strict):
+    video: str = Field(..., max_length=2048, description="An http(s) URL of an mp4, mov, webm or mkv video.")
+
+
+class VideoOptions(_Strict):
+    """A finished MP4: the speech as its soundtrack, the captions burned in."""
+
+    background: Colour | ImageBackground | VideoBackground = Field(
+        "#101010",
+        description="A colour, {'image': url} (scaled to cover, centre-cropped) or {'video': url} (its picture, "
+        "scaled and cropped the same way, looped or cut to the speech; its sound is dropped).",
+    )
+    resolution: tuple[Annotated[int, Field(ge=64, le=3840)], Annotated[int, Field(ge=64, le=3840)]] = Field(
+        (1080, 1920), description="[width, height], even numbers; the captions are laid out for it."
+    )
+    fps: Annotated[int, Field(ge=1, le=60, description="Frames per second.")] = 30
+
+    @field_validator("resolution")
+    @classmethod
+    def _even(cls, resolution: tuple[int, int]) -> tuple[int, int]:
+        if any(side % 2 for side in resolution):
+            raise ValueError("width and height must be even numbers (H.264 with 4:2:0 colour needs them)")
+        return resolution
+
+
 class OutputOptions(_Strict):
     """Where results go in the bucket and how long their links last."""
 
@@ -350,6 +380,12 @@ class OutputOptions(_Strict):
         "none",
         description="lines: also write each script line (a text job is one line) as its own audio and subtitle "
         "files, listed in the result's `lines`.",
+    )
+    video: VideoOptions | None = Field(None, description="Also make an MP4 with the captions burned in.")
+    inline: bool = Field(
+        False,
+        description="Put the files' contents in the result too (audio and video as base64, subtitles as text), "
+        "within RunPod's payload limit. Without a bucket on an endpoint, the worker does so anyway.",
     )
 
     @field_validator("prefix")
@@ -516,6 +552,69 @@ def _has_words(text: str) -> str:
     return text
 
 
+class RecordingInput(_Strict):
+    """The caller's own recording: exactly one source. Up to 2 hours and 500 MiB (base64 is capped by RunPod's
+    payload limit: use a URL or s3_key for long recordings)."""
+
+    base64: str | None = Field(None, max_length=MAX_VOICE_BASE64_CHARS, description="The file itself, base64.")
+    url: str | None = Field(None, max_length=2048, description="An http(s) URL of the file.")
+    s3_key: str | None = Field(
+        None,
+        max_length=512,
+        pattern=r"^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*$",
+        description="The key of the file in the worker's own bucket.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> RecordingInput:
+        given = [name for name in ("base64", "url", "s3_key") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of base64, url or s3_key (got {', '.join(given) or 'none'})")
+        if self.s3_key and ".." in self.s3_key.split("/"):
+            raise ValueError("s3_key may not contain '..' parts")
+        return self
+
+    def source(self, field: str = "audio") -> VoiceSource:
+        return VoiceSource(base64=self.base64, url=self.url, s3_key=self.s3_key, field=field)
+
+
+class AlignJob(_Strict):
+    """The caller's recording and what is said in it → word timings and subtitles, without synthesis."""
+
+    action: Literal["align"]
+    audio: RecordingInput
+    text: str = Field(..., min_length=1, max_length=MAX_ALIGN_TEXT_CHARS, description="What is said in the recording.")
+    language: str = Field("en", pattern=LANGUAGE_CODE, description="Language of the recording and the text.")
+    alignment: AlignmentOptions = Field(default_factory=lambda: AlignmentOptions())
+    normalize_text: bool = Field(True, description="Numbers, money, dates... are matched as they are said.")
+    audio_output: AudioOptions | None = Field(
+        None, description="Re-encode the recording for the result; left out, the file is stored as it was sent."
+    )
+    subtitles: SubtitleOptions = Field(default_factory=SubtitleOptions)
+    output: OutputOptions = Field(default_factory=OutputOptions)
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        return _has_words(text)
+
+
+class TranscribeJob(_Strict):
+    """The caller's recording → what is said (Whisper), each word timed by the worker's aligner, and subtitles."""
+
+    action: Literal["transcribe"]
+    audio: RecordingInput
+    language: str | None = Field(
+        None, pattern=LANGUAGE_CODE, description="Language spoken; left out, Whisper detects it."
+    )
+    alignment: AlignmentOptions = Field(default_factory=lambda: AlignmentOptions())
+    audio_output: AudioOptions | None = Field(
+        None, description="Re-encode the recording for the result; left out, the file is stored as it was sent."
+    )
+    subtitles: SubtitleOptions = Field(default_factory=SubtitleOptions)
+    output: OutputOptions = Field(default_factory=OutputOptions)
+
+
 class VoiceSaveJob(_Strict):
     """Save a reference voice under a name, for later jobs' `voice.name`."""
 
@@ -551,9 +650,11 @@ class VoiceDeleteJob(_Strict):
     name: VoiceName
 
 
-Job = SynthesisJob | VoiceSaveJob | VoiceListJob | VoiceDeleteJob
+Job = SynthesisJob | AlignJob | TranscribeJob | VoiceSaveJob | VoiceListJob | VoiceDeleteJob
 JOB_ACTIONS: dict[str, type[Job]] = {
     "synthesize": SynthesisJob,
+    "align": AlignJob,
+    "transcribe": TranscribeJob,
     "voice.save": VoiceSaveJob,
     "voice.list": VoiceListJob,
     "voice.delete": VoiceDeleteJob,
@@ -610,6 +711,8 @@ def _explain(error: Any) -> str:
 class StoredFile(_Strict):
     url: str = Field(..., description="Presigned S3 URL, public URL, or file:// path for local output.")
     key: str = Field(..., description="Object key in the bucket (or path under the output folder).")
+    text: str | None = Field(None, description="Inline results: a subtitle file's text.")
+    base64: str | None = Field(None, description="Inline results: a binary file's bytes, base64.")
 
     @classmethod
     def of(cls, stored: StoredObject) -> StoredFile:
@@ -617,7 +720,7 @@ class StoredFile(_Strict):
 
 
 class AudioResult(StoredFile):
-    format: AudioFormat
+    format: str = Field(..., description="wav, mp3, flac, ogg or opus; a recording stored as sent keeps its own.")
     sample_rate_hz: int = Field(..., description="Sample rate of the file as written.")
     duration_s: float = Field(..., description="Length of the speech.")
     bytes: int = Field(..., description="Size of the file.")
@@ -634,6 +737,15 @@ class AudioResult(StoredFile):
             bytes=stored.bytes,
             sha256=stored.sha256,
         )
+
+
+class VideoResult(StoredFile):
+    bytes: int
+    sha256: str
+    duration_s: float
+    resolution: tuple[int, int]
+    fps: int
+    encoder: str = Field(..., description="h264_nvenc on a GPU that has it, else libx264.")
 
 
 class CharResult(_Strict):
@@ -736,9 +848,10 @@ class AlignmentSummary(_Strict):
 
 
 class ModelNames(_Strict):
-    tts: str
+    tts: str = Field(..., description="The engine that spoke (none for align and transcribe jobs).")
     aligner: str
     storage: str
+    asr: str | None = Field(None, description="The speech recognition model of a transcribe job.")
 
 
 class SynthesisResult(_Strict):
@@ -748,12 +861,14 @@ class SynthesisResult(_Strict):
     segments: list[SegmentResult]
     text: str = Field(..., description="The text as spoken (whitespace normalized).")
     language: str
-    seed: int = Field(..., description="The seed used; send it back to reproduce the audio.")
+    seed: int | None = Field(..., description="The seed used; send it back to reproduce the audio (synthesis).")
     alignment: AlignmentSummary
     models: ModelNames
     timings_s: dict[str, float] = Field(..., description="Seconds per stage, and the total.")
     warnings: list[str]
     lines: list[LineResult] | None = Field(None, description="Each line's own files, with `output.split: lines`.")
+    video: VideoResult | None = Field(None, description="The MP4, with `output.video`.")
+    poster: StoredFile | None = Field(None, description="A PNG frame of the video, in the middle of the first cue.")
 
     @classmethod
     def of(

@@ -24,20 +24,24 @@ from common.errors import DeviceFailure, InvalidInput
 from common.gpu import as_gpu_failure, free_gpu_cache
 from storage import Storage, put_files
 from storage.local import LocalStorage
-from subtitles import CONTENT_TYPES, ENCODINGS, SubtitleFormat, TimedWord, render_formats
+from subtitles import CONTENT_TYPES, ENCODINGS, SubtitleFormat, SubtitleLayout, TimedWord, render_formats
 from tts import Speech, SpeechSynthesizer
 from tts.dsp import without_long_pauses
 from tts.normalize import MAX_WORD_BYTES, TextMap, as_written, normalize
+from video import nvenc_available
 from voice import AlignFn, ReferenceVoice, VoiceSource
 from voice.fetch import AddressPolicy
 from voice.library import VoiceLibrary
 from voice.stage import VoiceStage
+from worker import media
 from worker.contract import (
+    AlignJob,
     Job,
     LineResult,
     ModelNames,
     SynthesisJob,
     SynthesisResult,
+    TranscribeJob,
     VoiceDeleteJob,
     VoiceListJob,
     VoiceSaveJob,
@@ -49,10 +53,11 @@ from worker.take import LineSpan, SpokenSegment, Take, assemble
 
 log = logging.getLogger(__name__)
 
-STAGES = ("voice", "tts", "alignment", "subtitles", "audio", "storage")
+STAGES = ("voice", "tts", "alignment", "subtitles", "audio", "video", "storage")
 # Segments a job has in flight at once: an engine that batches (F5's scheduler) puts their chunks in shared
 # model calls; more would only queue.
 SEGMENTS_IN_FLIGHT = 16
+Files = dict[str, tuple[Path, str]]  # files to store by name: (path, content type)
 
 
 class Pipeline:
@@ -65,6 +70,7 @@ class Pipeline:
         voices: VoiceStage | None = None,
         default_engine: str = "f5",
         work_dir: Path | None = None,
+        inline_by_default: bool = False,
     ) -> None:
         self.engines = dict(engines)
         self.aligners = dict(aligners)
@@ -72,6 +78,8 @@ class Pipeline:
         self.voices = voices or VoiceStage(bucket=storage)
         self.default_engine = default_engine
         self.work_dir = work_dir
+        # Without a bucket on an endpoint, file:// results reach nobody: every result carries its files instead.
+        self.inline_by_default = inline_by_default
 
     @classmethod
     def load(cls, settings: Settings) -> Pipeline:
@@ -81,6 +89,7 @@ class Pipeline:
 
         models = load_models(settings)
         storage = open_storage(settings)
+        nvenc_available()  # decided once, at start-up: the first video job does not pay for the test encode
         voices = VoiceStage(
             url_policy=AddressPolicy.from_setting(settings.url_allow_networks),
             bucket=storage,
@@ -90,7 +99,10 @@ class Pipeline:
             transcript_cache_dir=settings.layout.transcripts_dir,
             transcript_cache_max_bytes=settings.cache_max_bytes,
         )
-        return cls(models.engines, models.aligners, storage, voices=voices, default_engine=settings.default_engine)
+        return cls(
+            models.engines, models.aligners, storage, voices=voices, default_engine=settings.default_engine,
+            inline_by_default=settings.s3 is None and settings.on_endpoint,
+        )  # fmt: skip
 
     def handle(self, job: Job, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         """Any job, by its action. A GPU failure in any stage (out of memory, a sticky CUDA error) becomes the job's
@@ -106,6 +118,12 @@ class Pipeline:
             free_gpu_cache()
         raise failure
 
+    def align(self, job: AlignJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
+        return media.align(self, job, job_id, report)
+
+    def transcribe(self, job: TranscribeJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
+        return media.transcribe(self, job, job_id, report)
+
     def run(self, job: SynthesisJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         """A synthesis job: the take, its word timings and subtitles, stored; the result for the caller."""
         plan = Plan.of(job, self.default_engine)
@@ -118,7 +136,7 @@ class Pipeline:
             if segment.voice is not None and segment.voice.espeak is None and not engine.needs_reference
         ]
         warnings = list(dict.fromkeys(ignored))
-        with clock.total(), self._scratch("f5job-") as work:
+        with clock.total(), self.scratch("f5job-") as work:
             with clock.stage("voice"):
                 voices = self._prepare_voices(plan, engines, work, warnings)
             with clock.stage("tts"):
@@ -144,29 +162,42 @@ class Pipeline:
                     write_audio(samples[line.start_sample : line.end_sample], rate, encoding, work, _line_stem(line))[0]
                     for line in split
                 ]
+            video = None
+            if plan.video is not None:
+                with clock.stage("video"):
+                    video = media.make_video(
+                        self, audio_file.path, timed, plan.subtitle_layout, plan.video, work, speech.duration_s
+                    )
             with clock.stage("storage"):
                 where = (plan.output_prefix, job_id, plan.presign_expiry_s)
                 take_audio = {"audio": (audio_file.path, audio_file.content_type)}
                 stored_audio = put_files(self.storage, take_audio, *where)["audio"]
                 stored_subtitles = put_files(self.storage, subtitle_files, *where)
+                stored_video = put_files(self.storage, video.files, *where) if video is not None else {}
                 lines = [
                     self._store_line(line, line_file, subtitles, where, rate)
                     for line, line_file, subtitles in zip(split, line_audio, line_subtitles, strict=True)
                 ]
-        models = ModelNames(
-            tts="+".join(dict.fromkeys(engine.name for engine in engines)),
-            aligner=aligner_name,
-            storage=self.storage.name,
-        )
-        return SynthesisResult.of(
-            speech=speech, words=words, word_speakers=take.word_speakers, chunk_speakers=take.chunk_speakers,
-            audio=audio_file, stored_audio=stored_audio, stored_subtitles=stored_subtitles,
-            lines=lines if plan.split_lines else None, language=plan.language, seed=plan.seed, models=models,
-            timings_s=clock.timings_s, warnings=warnings,
-        ).model_dump(mode="json")  # fmt: skip
+            models = ModelNames(
+                tts="+".join(dict.fromkeys(engine.name for engine in engines)),
+                aligner=aligner_name,
+                storage=self.storage.name,
+            )
+            result = SynthesisResult.of(
+                speech=speech, words=words, word_speakers=take.word_speakers, chunk_speakers=take.chunk_speakers,
+                audio=audio_file, stored_audio=stored_audio, stored_subtitles=stored_subtitles,
+                lines=lines if plan.split_lines else None, language=plan.language, seed=plan.seed, models=models,
+                timings_s=clock.timings_s, warnings=warnings,
+            )  # fmt: skip
+            if video is not None:
+                result = video.attach(result, stored_video)
+            dumped = result.model_dump(mode="json")
+            files: Files = {**take_audio, **media.by_name(subtitle_files), **(video.files if video else {})}
+            dumped["warnings"] += media.inline_files(dumped, files, self.inline_by_default or plan.inline)
+            return dumped
 
     def save_voice(self, job: VoiceSaveJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
-        with self._scratch("f5voice-") as work:
+        with self.scratch("f5voice-") as work:
             record = self.voices.save(job.name, job.voice.source("voice"), job.language, work, self._clip_aligner)
         return {"voice": record}
 
@@ -258,13 +289,23 @@ class Pipeline:
         retimed = retime_flagged(engine_times, speech.samples, speech.sample_rate_hz, helper, language)
         return retimed, ENGINE if retimed == engine_times else f"{ENGINE}+{helper.name}"
 
-    @staticmethod
     def _write_subtitles(
-        words: Sequence[TimedWord], plan: Plan, work: Path, stem: str, duration_s: float
+        self, words: Sequence[TimedWord], plan: Plan, work: Path, stem: str, duration_s: float
+    ) -> dict[SubtitleFormat, tuple[Path, str]]:
+        return self.write_subtitle_files(words, plan.subtitle_layout, plan.subtitle_formats, work, duration_s, stem)
+
+    @staticmethod
+    def write_subtitle_files(
+        words: Sequence[TimedWord],
+        layout: SubtitleLayout,
+        formats: Sequence[SubtitleFormat],
+        work: Path,
+        duration_s: float,
+        stem: str = "subtitles",
     ) -> dict[SubtitleFormat, tuple[Path, str]]:
         """Each subtitle file asked for, written to `work/<stem>.<format>`: format → (path, content type)."""
         files = {}
-        for kind, text in render_formats(words, plan.subtitle_layout, plan.subtitle_formats, duration_s).items():
+        for kind, text in render_formats(words, layout, formats, duration_s).items():
             path = work / f"{stem}.{kind}"
             path.write_text(text, encoding=ENCODINGS[kind])
             files[kind] = (path, CONTENT_TYPES[kind])
@@ -302,7 +343,8 @@ class Pipeline:
         return clip_align(self.aligners, language)
 
     @contextmanager
-    def _scratch(self, prefix: str) -> Iterator[Path]:
+    def scratch(self, prefix: str) -> Iterator[Path]:
+        """A folder for one job's files, removed when the job ends, whether it succeeded or not."""
         with tempfile.TemporaryDirectory(prefix=prefix, dir=self.work_dir) as scratch:
             yield Path(scratch)
 
@@ -314,6 +356,8 @@ def _line_stem(line: LineSpan) -> str:
 
 ACTIONS: dict[type, Callable[[Pipeline, Any, str, ProgressReporter], dict[str, Any]]] = {
     SynthesisJob: Pipeline.run,
+    AlignJob: Pipeline.align,
+    TranscribeJob: Pipeline.transcribe,
     VoiceSaveJob: Pipeline.save_voice,
     VoiceListJob: Pipeline.list_voices,
     VoiceDeleteJob: Pipeline.delete_voice,

@@ -20,7 +20,7 @@ from subtitles import SubtitleFormat, SubtitleLayout
 from tts import SpeechSynthesizer, SynthesisOptions
 from tts.breaks import split_breaks
 from voice import VoiceSource
-from worker.contract import ScriptLine, SynthesisJob, TTSOptions, VoiceInput
+from worker.contract import ScriptLine, SynthesisJob, TTSOptions, VideoOptions, VoiceInput
 
 MAX_SEED = 2**31 - 1
 SEGMENT_SEED_STRIDE = 1_000_003  # a prime: segment seeds stay distinct for any job seed
@@ -80,6 +80,8 @@ class Plan:
     audio: AudioOutput
     output_prefix: str | None
     presign_expiry_s: int
+    video: VideoOptions | None = None  # output.video: an MP4 with the captions burned in
+    inline: bool = False  # output.inline: the files' contents in the result too
 
     @classmethod
     def of(cls, job: SynthesisJob, default_engine: str) -> Plan:
@@ -117,6 +119,8 @@ class Plan:
             audio=AudioOutput(job.audio.format, job.audio.sample_rate_hz, job.audio.loudness_lufs),
             output_prefix=job.output.prefix,
             presign_expiry_s=job.output.presign_expiry_s,
+            video=job.output.video,
+            inline=job.output.inline,
         )
 
     @property

@@ -56,6 +56,7 @@ class Settings:
     # Each folder the worker fills for itself (local results without a bucket, the transcript cache) stays
     # within this size, oldest files evicted first (storage.FolderBound).
     cache_max_bytes: int = CACHE_MAX_MB_DEFAULT * 2**20
+    on_endpoint: bool = False  # RunPod serverless (RUNPOD_ENDPOINT_ID set): callers reach no file:// result
     unknown_variables: tuple[str, ...] = field(default=(), compare=False)  # misspelt settings, for a warning
 
     @property
@@ -90,6 +91,7 @@ class Settings:
             tts_dtype=_dtype(env.get("WORKER_TTS_DTYPE", "auto")),
             concurrency=_concurrency(env.get("WORKER_CONCURRENCY", "auto")),
             cache_max_bytes=_cache_max_mb(env.get("WORKER_CACHE_MAX_MB", str(CACHE_MAX_MB_DEFAULT))) * 2**20,
+            on_endpoint=bool(env.get("RUNPOD_ENDPOINT_ID")),
             unknown_variables=unknown_variables(env),
         )
 
