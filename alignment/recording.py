@@ -1,6 +1,7 @@
 """A caller's own recording (up to hours) and its transcript → when each word is spoken, and where the two disagree.
 
-An `Aligner` takes spans whose text is known. In a caller's recording nobody knows which text is where, and the
+A recording up to ONE_SPAN_S is aligned whole, then again phrase by phrase between its long pauses. Longer ones:
+an `Aligner` takes spans whose text is known. In a caller's recording nobody knows which text is where, and the
 text may not match the audio everywhere (a sentence skipped, an aside that is not in the script). The recording is
 walked from start to end in windows of about WINDOW_S, each starting where the last confirmed word ended:
 
@@ -36,7 +37,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from alignment import AlignedWord, Aligner, TextSpan, alignment_warnings, fill_missing_times
+from alignment import AlignedWord, Aligner, TextSpan, fill_missing_times
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,8 @@ def align_recording(
 def _one_span(
     audio: np.ndarray, rate_hz: int, words: Sequence[str], aligner: Aligner, language: str, characters: bool
 ) -> RecordingAlignment:
-    """A recording short enough to align whole: one span, every word placed by the aligner or flagged."""
+    """A recording short enough to align whole: one pass over all of it, then phrase by phrase between its
+    pauses; every word placed by the aligner or flagged."""
     duration_s = len(audio) / rate_hz
     dithered = _dithered(audio)
     span = TextSpan(" ".join(words), 0.0, duration_s)
@@ -143,13 +145,20 @@ def _one_span(
         end = pauses[region][0] if region < len(pauses) else duration_s
         if region < len(pauses):  # the words before this pause's middle, the boundary snapped to a sentence end
             cut = (pauses[region][0] + pauses[region][1]) / 2
-            last = _snap_to_sentence_end(words, bisect.bisect(middles, cut), first)
+            last = bisect.bisect(middles, cut)
+            if last > first:  # a stretch without words of its own (noise, laughter) takes none by snapping
+                last = _snap_to_sentence_end(words, last, first)
         else:
             last = len(words)
         if last > first:
             spans.append(TextSpan(" ".join(words[first:last]), begin, max(end, begin + FRAME_S)))
             first = last
     timed = aligner.align(dithered, rate_hz, spans, language, characters) if len(spans) > 1 else coarse
+    # A phrase the second pass could not fit keeps what the first pass found.
+    timed = [
+        placed if again.interpolated and not placed.interpolated else again
+        for again, placed in zip(timed, coarse, strict=True)
+    ]
     missing = [index for index, word in enumerate(timed) if word.interpolated]
     warnings = []
     if missing:
@@ -168,7 +177,7 @@ def _one_span(
 
 
 def _snap_to_sentence_end(words: Sequence[str], first: int, floor: int, reach: int = 3) -> int:
-    """`first`, or the nearest index within `reach` words that starts a sentence (never before `floor`)."""
+    """`first`, or the nearest index within `reach` words of it, after `floor`, that starts a sentence."""
     candidates = [i for i in range(max(floor + 1, first - reach), min(len(words), first + reach + 1))]
     ends = [i for i in candidates if words[i - 1].rstrip(CLOSING)[-1:] in SENTENCE_ENDS]
     return min(ends, key=lambda i: abs(i - first)) if ends else first
@@ -557,7 +566,7 @@ class _Walk:
             warnings.append(f"speech at {_clock(start_s)}–{_clock(end_s)} matched none of the text")
         if self.stopped_early:
             warnings.append("the text and the audio disagree too often: alignment stopped early")
-        return warnings + alignment_warnings(words, words, self.characters, self.aligner.name)
+        return warnings  # the caller adds alignment_warnings, as for any aligner
 
 
 def _clause_starts(words: list[str]) -> list[int]:

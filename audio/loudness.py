@@ -9,6 +9,8 @@ import numpy as np
 
 from common.dsp import PEAK_LIMIT
 
+MAX_LEVELLING_GAIN_DB = 20.0
+
 
 def normalize_loudness(
     samples: np.ndarray, rate_hz: int, target_lufs: float, peak_limit: float = PEAK_LIMIT
@@ -60,6 +62,8 @@ def level_voices(parts: Sequence[np.ndarray], voices: Sequence[Hashable], rate_h
     """The parts with each voice's gain set so that every voice has the same integrated loudness (the median
     of theirs), measured over all of that voice's parts together; peaks limited, never clipped. A voice too short
     or too quiet to measure keeps its level, and one voice alone is left as it is."""
+    if len(set(voices)) < 2:
+        return list(parts)
     import pyloudnorm
 
     meter = pyloudnorm.Meter(rate_hz)
@@ -78,6 +82,7 @@ def level_voices(parts: Sequence[np.ndarray], voices: Sequence[Hashable], rate_h
         if voice not in loudness:
             levelled.append(part)
             continue
-        gained = part.astype(np.float64) * 10 ** ((target - loudness[voice]) / 20)
+        gain_db = min(target - loudness[voice], MAX_LEVELLING_GAIN_DB)  # a whisper is not made a shout of noise
+        gained = part.astype(np.float64) * 10 ** (gain_db / 20)
         levelled.append(limit_peaks(gained, rate_hz, PEAK_LIMIT).astype(np.float32))
     return levelled

@@ -98,8 +98,11 @@ def join_units(pieces: Iterable[tuple[str, bool]]) -> str:
 
 
 # Han, kana, CJK punctuation and full-width forms: a space between two of these is not said.
-_UNSPACED_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef“”‘’"
-_SPACE_BETWEEN_UNSPACED = re.compile(rf"(?<=[{_UNSPACED_CLASS}])\s+(?=[{_UNSPACED_CLASS}])")
+_UNSPACED_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_QUOTES = "“”‘’"  # Chinese text uses the curly quotes too: unspaced next to a character, spaced in English
+_SPACE_BETWEEN_UNSPACED = re.compile(
+    rf"(?<=[{_UNSPACED_CLASS}])\s+(?=[{_UNSPACED_CLASS}{_QUOTES}])|(?<=[{_UNSPACED_CLASS}{_QUOTES}])\s+(?=[{_UNSPACED_CLASS}])"
+)
 
 
 def unspaced(text: str) -> str:

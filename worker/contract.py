@@ -1,8 +1,9 @@
 """The job contract, v1: what a caller sends in `{"input": {...}}`.
 
 Every field has a description and bounds; unknown fields are refused, so a typo is an error instead of a
-silently ignored option. `parse_job` turns anything a caller can send into a `SynthesisJob` or an
-`InvalidInput` that names the field and the fix. The README documents the same contract with examples.
+silently ignored option. `parse_job` turns anything a caller can send into a `Job` (synthesize, align,
+transcribe, voice.*) or an `InvalidInput` that names the field and the fix. The README documents the same
+contract with examples.
 """
 
 from __future__ import annotations
@@ -200,6 +201,7 @@ class AudioOptions(_Strict):
 Colour = Annotated[
     str, Field(pattern=r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$", description="#RRGGBB or #RRGGBBAA (AA = opacity).")
 ]
+OpaqueColour = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$", description="#RRGGBB.")]
 Length = Annotated[float, Field(ge=0, le=2000, description="A fraction of the video size when ≤ 1, else pixels.")]
 
 
@@ -349,7 +351,7 @@ class VideoBackground(_Strict):
 class VideoOptions(_Strict):
     """A finished MP4: the speech as its soundtrack, the captions burned in."""
 
-    background: Colour | ImageBackground | VideoBackground = Field(
+    background: OpaqueColour | ImageBackground | VideoBackground = Field(
         "#101010",
         description="A colour, {'image': url} (scaled to cover, centre-cropped) or {'video': url} (its picture, "
         "scaled and cropped the same way, looped or cut to the speech; its sound is dropped).",
@@ -784,7 +786,11 @@ class WordResult(_Strict):
 
 
 class SegmentResult(_Strict):
-    text: str = Field(..., description="One chunk of text generated in one model call.")
+    text: str = Field(
+        ...,
+        description="One chunk of text generated in one model call (align and transcribe: one "
+        "piece of the recording, with the text found in it).",
+    )
     start_s: float
     end_s: float
     speaker: str | None = Field(None, description="Who says it (scripts); null for a text job.")

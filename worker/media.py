@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from alignment.recording import align_recording
 from audio import AudioOutput, write_audio
 from common import ffmpeg
 from common.errors import InvalidInput, VoiceError
+from common.text import unspaced
 from storage import StoredObject, put_files
 from subtitles import SubtitleFormat, SubtitleLayout, TimedWord, build_cues, render_ass
 from tts.normalize import MAX_WORD_BYTES, as_written, normalize
@@ -53,7 +55,6 @@ if TYPE_CHECKING:
 
 RECORDING_STAGES = ("recording", "transcription", "alignment", "subtitles", "audio", "video", "storage")
 ALIGN_RATE_HZ = 16_000  # what the aligners read (wav2vec2, PocketSphinx): the recording is decoded at it once
-VIDEO_AUDIO_RATE_HZ = 24_000  # a recording's soundtrack in its video, decoded again from the caller's file
 MAX_BACKGROUND_BYTES = 200 * 2**20
 # RunPod takes at most 10 MB in a /run payload (20 MB in /runsync): inline contents stay under the smaller, with
 # room for the rest of the result.
@@ -171,10 +172,9 @@ def _deliver(
     video = None
     if job.output.video is not None:
         with clock.stage("video"):
-            soundtrack = work / "soundtrack.wav"
-            samples = ffmpeg.decode_mono(recording.path, VIDEO_AUDIO_RATE_HZ, duration_s + 1)
-            ffmpeg.encode_exact(samples, VIDEO_AUDIO_RATE_HZ, soundtrack)
-            video = make_video(pipeline, soundtrack, words, layout, job.output.video, work, duration_s)
+            # The caller's own file is the soundtrack: the video stage reads it through the audio containers'
+            # whitelist, at its own quality.
+            video = make_video(pipeline, audio_path, words, layout, job.output.video, work, duration_s)
     with clock.stage("storage"):
         where = (job.output.prefix, job_id, job.output.presign_expiry_s)
         files: Files = {
@@ -191,7 +191,7 @@ def _deliver(
         subtitles={kind: StoredFile.of(stored[kind]) for kind in subtitle_files},
         words=[WordResult.of(word) for word in timed.words],
         segments=[
-            SegmentResult(text=span.text, start_s=round(span.start_s, 3), end_s=round(span.end_s, 3))
+            SegmentResult(text=unspaced(span.text), start_s=round(span.start_s, 3), end_s=round(span.end_s, 3))
             for span in timed.spans
         ],
         text=" ".join(text.split()), language=language, seed=None, alignment=AlignmentSummary.of(timed.words),
@@ -217,11 +217,17 @@ def _output_audio(
     if job.audio_output is None:
         extension, content_type = passthrough_type(recording.codec)
         kept = work / f"recording.{extension}"  # the same bytes under a name with their extension
-        os.link(recording.path, kept)
+        try:
+            os.link(recording.path, kept)
+        except OSError:  # a filesystem without hard links
+            shutil.copyfile(recording.path, kept)
         return kept, content_type, extension, ffmpeg.probe(kept).sample_rate_hz
     asked = job.audio_output
-    rate = asked.sample_rate_hz or ffmpeg.probe(recording.path).sample_rate_hz
-    samples = ffmpeg.decode_mono(recording.path, rate, recording.duration_s + 1)
+    try:
+        rate = asked.sample_rate_hz or ffmpeg.probe(recording.path).sample_rate_hz
+        samples = ffmpeg.decode_mono(recording.path, rate, recording.duration_s + 1)
+    except ffmpeg.UnreadableAudio as error:
+        raise VoiceError(f"audio: the recording {error}") from None
     written, notes = write_audio(samples, rate, AudioOutput(asked.format, rate, asked.loudness_lufs), work)
     warnings += notes
     return written.path, written.content_type, written.format, written.sample_rate_hz
@@ -316,14 +322,15 @@ def inline_files(result: MutableMapping[str, Any], files: Mapping[str, tuple[Pat
         if entry is None:
             continue
         is_text = content_type.startswith(("text/", "application/json", "application/x-subrip"))
-        content = path.read_text(encoding="utf-8-sig") if is_text else base64.b64encode(path.read_bytes()).decode()
-        if used + len(content) > INLINE_MAX_BYTES:
+        size = path.stat().st_size if is_text else (path.stat().st_size + 2) // 3 * 4  # as it will be carried
+        if used + size > INLINE_MAX_BYTES:  # decided from the size: a large file is never read
             warnings.append(
-                f"output.inline: the {name} ({len(content) / 2**20:.1f} MiB inline) is left out: a result carries at "
+                f"output.inline: the {name} ({size / 2**20:.1f} MiB inline) is left out: a result carries at "
                 f"most {INLINE_MAX_BYTES // 2**20} MiB of files, to fit RunPod's 10 MB payload limit; configure a "
                 "bucket (S3_BUCKET) for large files, or ask for a smaller format (audio.format mp3 or opus)"
             )
             continue
+        content = path.read_text(encoding="utf-8-sig") if is_text else base64.b64encode(path.read_bytes()).decode()
         entry["text" if is_text else "base64"] = content
-        used += len(content)
+        used += size
     return warnings

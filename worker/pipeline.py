@@ -1,8 +1,8 @@
-"""One job, step by step: validate → voice → speech → alignment → subtitles → audio → storage → result.
+"""One job, step by step: validate → voice → speech → alignment → subtitles → audio → video → storage → result.
 
 `Pipeline.load` does everything expensive once, at start-up (models onto the device, the storage client).
-`Pipeline.handle` then serves one validated job by its action; a synthesis job's scratch files live in one
-temporary folder that is removed when the job ends, whether it succeeded or not.
+`Pipeline.handle` then serves one validated job by its action (align and transcribe: worker.media); each job's
+scratch files live in one temporary folder that is removed when the job ends, whether it succeeded or not.
 """
 
 from __future__ import annotations
@@ -193,7 +193,10 @@ class Pipeline:
                 result = video.attach(result, stored_video)
             dumped = result.model_dump(mode="json")
             files: Files = {**take_audio, **media.by_name(subtitle_files), **(video.files if video else {})}
-            dumped["warnings"] += media.inline_files(dumped, files, self.inline_by_default or plan.inline)
+            inline = self.inline_by_default or plan.inline
+            dumped["warnings"] += media.inline_files(dumped, files, inline)
+            if inline and lines:
+                dumped["warnings"].append("output.inline: the lines' own files (output.split) are not inline")
             return dumped
 
     def save_voice(self, job: VoiceSaveJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
