@@ -83,7 +83,10 @@ def test_a_clip_that_would_not_work_is_not_saved(pipeline):
         ({"action": "voice.save", "name": "../etc", "voice": {"url": "https://x/a.wav", "text": "x"}}, "name:"),
         ({"action": "voice.save", "name": "ok", "voice": {"name": "other"}}, "voice: give the clip itself"),
         ({"action": "voice.delete"}, "name: is required"),
-        ({"action": "voice.dance"}, "action: use one of synthesize, voice.save, voice.list, voice.delete"),
+        (
+            {"action": "voice.dance"},
+            "action: use one of synthesize, align, transcribe, voice.save, voice.list, voice.delete",
+        ),
         ({"action": ["voice.list"]}, "action: use one of"),
         ({"text": "hi", "voice": {"s3_key": "a/../b.wav", "text": "x"}}, "s3_key may not contain '..' parts"),
         ({"text": "hi", "voice": {"s3_key": "/abs.wav", "text": "x"}}, "voice.s3_key:"),

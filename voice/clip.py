@@ -28,14 +28,15 @@ def fetch_clip(
     work_dir: Path,
     url_policy: AddressPolicy = PUBLIC_ONLY,
     bucket: Storage | None = None,
-    max_bytes: int = MAX_VOICE_BYTES,
+    max_bytes: int | None = None,
     file_name: str = "voice-clip",
 ) -> Path:
     """The clip's bytes from base64, a guarded download or the worker's bucket, in `work_dir/file_name`; at most
-    `max_bytes` (a caller's recording for an align job may be larger than a reference clip).
+    `max_bytes` (default MAX_VOICE_BYTES; a caller's recording for an align job may be larger).
 
     `bucket` is read only when callers can name keys in it (`Storage.caller_keys`)."""
     clip_path, field = work_dir / file_name, source.field
+    max_bytes = MAX_VOICE_BYTES if max_bytes is None else max_bytes
     if source.base64:
         clip_path.write_bytes(_decode_base64(source.base64, f"{field}.base64", max_bytes))
     elif source.s3_key:

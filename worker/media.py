@@ -74,14 +74,18 @@ class TimedText:
 def align(pipeline: Pipeline, job: AlignJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
     """Time the words of `job.text` in the caller's recording."""
     aligner = _recording_aligner(pipeline, job.alignment.aligner, job.language, job.alignment.characters)
-    clock = StageClock(report, RECORDING_STAGES)
+    clock = StageClock(report, _stages(job, transcribing=False))
     warnings: list[str] = []
     with clock.total(), pipeline.scratch("f5align-") as work:
         with clock.stage("recording"):
             recording = _fetch(pipeline, job.audio.source("audio"), work)
         with clock.stage("alignment"):
             timed = _align_text(pipeline, recording, job.text, job.language, aligner, job, warnings)
-        return _deliver(pipeline, job, job_id, clock, work, recording, job.text, timed, job.language, aligner, warnings)
+        result = _deliver(
+            pipeline, job, job_id, clock, work, recording, job.text, timed, job.language, aligner, warnings
+        )
+    result["timings_s"] = clock.timings_s  # with the total, now that the job's folder is gone
+    return result
 
 
 def transcribe(pipeline: Pipeline, job: TranscribeJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
@@ -92,7 +96,7 @@ def transcribe(pipeline: Pipeline, job: TranscribeJob, job_id: str, report: Prog
         raise InvalidInput("action", "this worker has no speech recognition model (WORKER_ASR_MODEL is none)")
     if job.language is not None:  # refused before any download when it cannot be timed
         _recording_aligner(pipeline, job.alignment.aligner, job.language, job.alignment.characters)
-    clock = StageClock(report, RECORDING_STAGES)
+    clock = StageClock(report, _stages(job, transcribing=True))
     warnings: list[str] = []
     with clock.total(), pipeline.scratch("f5transcribe-") as work:
         with clock.stage("recording"):
@@ -104,7 +108,15 @@ def transcribe(pipeline: Pipeline, job: TranscribeJob, job_id: str, report: Prog
         aligner = _recording_aligner(pipeline, job.alignment.aligner, language, job.alignment.characters, heard=True)
         with clock.stage("alignment"):
             timed = _align_text(pipeline, recording, text, language, aligner, job, warnings)
-        return _deliver(pipeline, job, job_id, clock, work, recording, text, timed, language, aligner, warnings)
+        result = _deliver(pipeline, job, job_id, clock, work, recording, text, timed, language, aligner, warnings)
+    result["timings_s"] = clock.timings_s
+    return result
+
+
+def _stages(job: AlignJob | TranscribeJob, transcribing: bool) -> list[str]:
+    """The stages this job goes through, as its progress reports count them."""
+    skipped = {"transcription"} if not transcribing else set()
+    return [stage for stage in RECORDING_STAGES if stage not in skipped and (stage != "video" or job.output.video)]
 
 
 def _recording_aligner(pipeline: Pipeline, requested: str, language: str, characters: bool, heard: bool = False) -> str:

@@ -129,7 +129,7 @@ class Pipeline:
         plan = Plan.of(job, self.default_engine)
         engines = plan.choose_engines(self.engines)
         aligner = plan.choose_aligner(self.aligners, engines)
-        clock = StageClock(report, STAGES)
+        clock = StageClock(report, [stage for stage in STAGES if stage != "video" or plan.video is not None])
         ignored = [
             f"{segment.voice.field} is ignored: the {segment.engine} engine does not clone voices (use tts.engine f5)"
             for segment, engine in zip(plan.segments, engines, strict=True)
@@ -197,7 +197,8 @@ class Pipeline:
             dumped["warnings"] += media.inline_files(dumped, files, inline)
             if inline and lines:
                 dumped["warnings"].append("output.inline: the lines' own files (output.split) are not inline")
-            return dumped
+        dumped["timings_s"] = clock.timings_s  # with the total, now that the job's folder is gone
+        return dumped
 
     def save_voice(self, job: VoiceSaveJob, job_id: str, report: ProgressReporter) -> dict[str, Any]:
         with self.scratch("f5voice-") as work:
