@@ -43,7 +43,7 @@ def is_unspaced(char: str) -> bool:
 
 def _is_mark(char: str) -> bool:
     """Punctuation or a symbol that belongs to a neighbouring unit rather than being said on its own."""
-    return unicodedata.category(char)[0] in "PS" or char in "\u3000"
+    return unicodedata.category(char)[0] in "PS"
 
 
 def has_unspaced(text: str) -> bool:

@@ -28,8 +28,6 @@ def split_breaks(text: str, field: str) -> list[str | float]:
     pieces: list[str | float] = []
     position = 0
     for start in BREAK_START.finditer(text):
-        if start.start() < position:
-            continue
         tag = BREAK_TAG.match(text, start.start())
         where = f"the <break> at character {start.start() + 1}"
         if tag is None:

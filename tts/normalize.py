@@ -88,7 +88,7 @@ class TextMap:
             owners += [len(written) + owner for owner in part.written_of]
             written += part.written
             spoken += part.spoken
-            glued += [False, *part.glued[1:]] if part.glued else []
+            glued += [False, *part.glued[1:]] if part.written else []
         return cls(written=tuple(written), spoken=tuple(spoken), written_of=tuple(owners), glued=tuple(glued))
 
     def with_words_at_most(self, max_bytes: int = MAX_WORD_BYTES) -> TextMap:

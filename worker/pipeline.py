@@ -145,10 +145,9 @@ class Pipeline:
                 split = take.lines if plan.split_lines else ()
             with clock.stage("alignment"):
                 words, aligner_name = self._align(speech, take.text_map, plan, aligner, warnings)
-                glued = take.text_map.glued or (False,) * len(words)  # Chinese characters follow without a space
-                timed = [
+                timed = [  # Chinese characters are glued: shown with no space before them
                     TimedWord(word.text, word.start_s, word.end_s, speaker, glue)
-                    for word, speaker, glue in zip(words, take.word_speakers, glued, strict=True)
+                    for word, speaker, glue in zip(words, take.word_speakers, take.text_map.glued, strict=True)
                 ]
             with clock.stage("subtitles"):
                 subtitle_files = self._write_subtitles(timed, plan, work, "subtitles", speech.duration_s)
