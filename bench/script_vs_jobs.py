@@ -16,12 +16,10 @@ two sides alternate which goes first, `--runs` times; reported: medians, the rat
 from __future__ import annotations
 
 import argparse
-import base64
 import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.throughput import voice_clips  # noqa: E402
 from worker.pipeline import STAGES  # noqa: E402
 from worker.plan import MAX_SEED, SEGMENT_SEED_STRIDE  # noqa: E402
 
@@ -188,20 +187,6 @@ def measure(
     }
 
 
-def reference_clips(folder: Path) -> list[dict[str, str]]:
-    """Two reference clips (3 s sine tones at two pitches) with transcripts, as job voices."""
-    voices = []
-    for frequency, transcript in CLIPS:
-        path = folder / f"voice-{frequency}.wav"
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency={frequency}:duration=3",
-             "-ar", "24000", str(path)],
-            check=True,
-        )  # fmt: skip
-        voices.append({"base64": base64.b64encode(path.read_bytes()).decode(), "text": transcript})
-    return voices
-
-
 def markdown(figures: list[dict[str, Any]]) -> str:
     rows = [
         "| engine | lines | script job (median) | separate jobs (median) | script / jobs (range) | audio "
@@ -251,7 +236,7 @@ def main() -> None:
                                "WORKER_OUTPUT_DIR": str(output)})
         )  # fmt: skip
         if "f5" in engines:
-            clips = dict(zip(SPEAKER_NAMES, reference_clips(folder), strict=True))
+            clips = dict(zip(SPEAKER_NAMES, voice_clips(folder, CLIPS), strict=True))
             tts = {"engine": "f5", "nfe_step": args.nfe_step}
             figures.append(measure(f5, "f5", clips, tts, args.lines, args.runs))
             f5_engine = cast(F5Synthesizer, f5.engines["f5"])  # the loaded F5 engine, for its scheduler's record

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,10 @@ VOICES = (
 LONG_JOB_CHARS = 5_000
 
 
-def voice_clips(folder: Path) -> list[dict[str, str]]:
-    """Three reference clips (tones of 3 s), as job voices."""
+def voice_clips(folder: Path, voices: Sequence[tuple[int, str]] = VOICES) -> list[dict[str, str]]:
+    """Reference clips (tones of 3 s at each frequency, with their transcripts), as job voices."""
     clips = []
-    for frequency, transcript in VOICES:
+    for frequency, transcript in voices:
         path = folder / f"voice-{frequency}.wav"
         subprocess.run(
             ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency={frequency}:duration=3",

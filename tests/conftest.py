@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,6 +106,22 @@ def local_pipeline(loaded_models, tmp_path: Path):  # type: ignore[no-untyped-de
     (tmp_path / "scratch").mkdir()
     return Pipeline(
         loaded_models.engines, loaded_models.aligners, LocalStorage(tmp_path / "output"), work_dir=tmp_path / "scratch"
+    )
+
+
+def offline_pipeline_in(folder: Path, aligners: Mapping[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """A pipeline on the offline engine (eSpeak NG, which times its own words), writing to `folder`/out."""
+    from storage.local import LocalStorage
+    from tts.espeak import EspeakSynthesizer
+    from worker.pipeline import Pipeline
+
+    (folder / "scratch").mkdir()
+    return Pipeline(
+        {"espeak": EspeakSynthesizer()},
+        dict(aligners or {}),
+        LocalStorage(folder / "out"),
+        default_engine="espeak",
+        work_dir=folder / "scratch",
     )
 
 

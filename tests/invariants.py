@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from common.text import units
+from subtitles import Cue, SubtitleLayout, TimedWord, build_cues
+from subtitles.checker import check_captions
 from worker.contract import SynthesisResult
 
 TIME_SLACK_S = 0.001  # results are rounded to milliseconds
@@ -69,3 +72,14 @@ def check_ass_file(path: Path, word_count: int) -> None:
         assert before.end <= after.start
     shown = [strip_tags(event.text).split() for event in events]
     assert sum(len(words) for words in shown) == word_count
+
+
+def check_cues_hold_every_word_without_hard_violations(
+    words: Sequence[TimedWord], layout: SubtitleLayout, duration_s: float
+) -> list[Cue]:
+    """Cues built from any timings hold every word once, in order, and break no hard caption rule."""
+    cues = build_cues(words, layout, audio_duration_s=duration_s)
+    assert [word for cue in cues for word in cue.words] == list(words)
+    report = check_captions(cues, layout, audio_duration_s=duration_s)
+    assert report.hard_count == 0, [violation for violation in report.violations if violation.hard]
+    return cues

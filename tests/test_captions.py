@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from subtitles import PRESETS, Cue, SubtitleLayout, TimedWord, build_cues, display_width
 from subtitles.checker import RULES, TIMING_RULES, CaptionReport, check_captions
 from subtitles.cues import ENGLISH, BreakWords, break_words_for, ends_sentence, line_width_limit
+from tests.invariants import check_cues_hold_every_word_without_hard_violations
 
 DEFAULT = SubtitleLayout()
 SHORTS = SubtitleLayout(style=PRESETS["shorts"], resolution=(1080, 1920), max_words_per_cue=3)
@@ -62,11 +63,7 @@ def timed_words(draw: st.DrawFn) -> tuple[list[TimedWord], float]:
 @given(data=timed_words(), mode=st.sampled_from(["karaoke", "highlight", "line"]))
 def test_cues_of_any_timing_break_no_hard_rule_and_hold_every_word_once_in_order(layout, data, mode):
     words, duration_s = data
-    layout = replace(layout, mode=mode)
-    cues = build_cues(words, layout, audio_duration_s=duration_s)
-    assert [word for cue in cues for word in cue.words] == words
-    report = check_captions(cues, layout, audio_duration_s=duration_s)
-    assert report.hard_count == 0, [violation for violation in report.violations if violation.hard]
+    check_cues_hold_every_word_without_hard_violations(words, replace(layout, mode=mode), duration_s)
 
 
 # --- The worker's own example, timed by eSpeak NG ---

@@ -19,7 +19,7 @@ import requests
 from common import ffmpeg
 from common.errors import InvalidInput
 from storage.local import LocalStorage
-from tests.conftest import s3_env, worker_env
+from tests.conftest import offline_pipeline_in, s3_env, worker_env
 from tests.servers import LocalApi, start_local_api
 from tts import SynthesisOptions
 from worker.contract import parse_job
@@ -43,18 +43,8 @@ def no_progress(progress: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def offline_pipeline(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from alignment.pocketsphinx_aligner import PocketsphinxAligner
-    from tts.espeak import EspeakSynthesizer
-    from worker.pipeline import Pipeline
 
-    tmp = tmp_path_factory.mktemp("media")
-    (tmp / "scratch").mkdir()
-    return Pipeline(
-        {"espeak": EspeakSynthesizer()},
-        {"pocketsphinx": PocketsphinxAligner()},
-        LocalStorage(tmp / "out"),
-        default_engine="espeak",
-        work_dir=tmp / "scratch",
-    )
+    return offline_pipeline_in(tmp_path_factory.mktemp("media"), {"pocketsphinx": PocketsphinxAligner()})
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ import requests
 
 from common import ffmpeg
 from common.errors import InvalidInput
-from storage.local import LocalStorage
-from tests.conftest import s3_env, worker_env
+from tests.conftest import offline_pipeline_in, s3_env, worker_env
 from tests.servers import LocalApi, start_local_api
 from tts import SynthesisOptions
 from tts.breaks import split_breaks
@@ -172,18 +171,7 @@ def test_a_text_job_is_one_line_and_its_break_tags_are_pauses():
 
 @pytest.fixture(scope="module")
 def offline_pipeline(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from tts.espeak import EspeakSynthesizer
-    from worker.pipeline import Pipeline
-
-    tmp = tmp_path_factory.mktemp("scripts")
-    (tmp / "scratch").mkdir()
-    return Pipeline(
-        {"espeak": EspeakSynthesizer()},
-        {},
-        LocalStorage(tmp / "out"),
-        default_engine="espeak",
-        work_dir=tmp / "scratch",
-    )
+    return offline_pipeline_in(tmp_path_factory.mktemp("scripts"))
 
 
 def local_path(url: str) -> Path:

@@ -16,7 +16,7 @@ from common.text import units
 from subtitles import PRESETS, Cue, SubtitleLayout, TimedWord, build_cues, display_width, render_formats
 from subtitles.checker import TIMING_RULES, check_captions
 from subtitles.cues import BreakWords, break_words_for, line_text, reading_speed_for
-from tests.invariants import strip_tags
+from tests.invariants import check_cues_hold_every_word_without_hard_violations, strip_tags
 
 MIXED = "我们用 Python 写代码，每个字都会随着声音亮起来。"
 PARAGRAPH = (
@@ -224,11 +224,7 @@ LAYOUTS = [
 @given(data=chinese_timings(), mode=st.sampled_from(["karaoke", "highlight", "line"]))
 def test_cues_of_any_chinese_timing_break_no_hard_rule_and_hold_every_unit_once_in_order(layout, data, mode):
     words, duration_s = data
-    layout = replace(layout, mode=mode)
-    cues = build_cues(words, layout, audio_duration_s=duration_s)
-    assert [word for cue in cues for word in cue.words] == words
-    report = check_captions(cues, layout, audio_duration_s=duration_s)
-    assert report.hard_count == 0, [violation for violation in report.violations if violation.hard]
+    cues = check_cues_hold_every_word_without_hard_violations(words, replace(layout, mode=mode), duration_s)
     shown = "".join(cue.text.replace("\n", "") for cue in cues)
     assert shown.count(" ") <= sum(not word.glued for word in words)
 
