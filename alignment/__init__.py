@@ -3,7 +3,9 @@
 `Aligner` is the interface the pipeline uses; `alignment.wav2vec2.Wav2Vec2Aligner` implements it with a wav2vec2
 CTC model and `alignment.ctc`, which finds the same path as `whisperx.align`, faster. Every word of the text
 comes back, in order: a word the model could not place gets a time interpolated between its neighbours and
-`interpolated=True`. `retime_flagged` lets an aligner time the words an engine spoke as one.
+`interpolated=True`. `retime_flagged` lets an aligner time the words an engine spoke as one. An aligner whose
+model can also listen without the text (`recognize`) lets a caller's own recording be anchored to its transcript
+(`alignment.recording`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = [
     "AlignedChar",
     "AlignedWord",
     "Aligner",
+    "HeardWord",
     "TextSpan",
     "alignment_warnings",
     "fill_missing_times",
@@ -61,6 +64,15 @@ class AlignedWord:
     chars: tuple[AlignedChar, ...] | None = None  # when character timings were asked for
 
 
+@dataclass(frozen=True)
+class HeardWord:
+    """A word as the aligner's model heard it, without the text: its spelling may be wrong."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
 class Aligner(Protocol):
     name: str
 
@@ -75,6 +87,10 @@ class Aligner(Protocol):
         language: str,
         characters: bool = False,
     ) -> list[AlignedWord]: ...
+
+    def recognize(self, samples: np.ndarray, sample_rate_hz: int, language: str) -> list[HeardWord] | None:
+        """The words the model hears in `samples`, in order; None when it cannot listen without the text."""
+        ...
 
 
 def spans_to_align(spans: Sequence[TextSpan], rate_hz: int) -> Iterator[tuple[TextSpan, list[str], slice]]:

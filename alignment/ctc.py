@@ -108,3 +108,20 @@ def _merge_repeats(token_of_frame: list[int], frames: list[int], probabilities: 
             )
             begin = end
     return spans
+
+
+def greedy_path(log_probs: np.ndarray, blank_id: int) -> list[TokenSpan]:
+    """What the model hears without the text: the best token of each frame, repeats merged, blanks dropped.
+
+    Each span's `index` is the token's vocabulary id; score = mean frame probability."""
+    if len(log_probs) == 0:
+        return []
+    best = np.argmax(log_probs, axis=1)
+    starts = np.flatnonzero(np.concatenate([[True], best[1:] != best[:-1]]))
+    ends = np.append(starts[1:], len(best))
+    chosen = np.exp(log_probs[np.arange(len(best)), best])
+    return [
+        TokenSpan(int(best[start]), int(start), int(end), float(chosen[start:end].mean()))
+        for start, end in zip(starts, ends, strict=True)
+        if best[start] != blank_id
+    ]

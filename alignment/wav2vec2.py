@@ -4,7 +4,8 @@ Text is prepared exactly as WhisperX prepares it (lower case, spaces as the mode
 character the model does not know matched by a wildcard that takes the best non-blank score of each frame), the
 model runs once per chunk, and `alignment.ctc.forced_align` finds the path `whisperx.align` would find, without
 its per-frame Python loop. Words keep their punctuation; a word whose characters cannot be placed is given a
-time between its neighbours and flagged.
+time between its neighbours and flagged. `recognize` lets the model listen without the text (greedy CTC decoding),
+which anchors a caller's long recording to its transcript.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from alignment import AlignedChar, AlignedWord, TextSpan, fill_missing_times, spans_to_align
-from alignment.ctc import TokenSpan, forced_align
+from alignment import AlignedChar, AlignedWord, HeardWord, TextSpan, fill_missing_times, spans_to_align
+from alignment.ctc import TokenSpan, forced_align, greedy_path
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ MODEL_SAMPLE_RATE_HZ = 16_000
 LANGUAGES_WITHOUT_SPACES = frozenset({"ja", "zh"})
 MIN_SAMPLES = 400  # wav2vec2's convolutional front end needs at least this many
 WORD_DELIMITER = "|"
+RECOGNITION_WINDOW_S = 30.0  # the model listens to a long recording this much at a time
 
 
 class Wav2Vec2Aligner:
@@ -77,6 +79,28 @@ class Wav2Vec2Aligner:
             aligned += _align_words(words, emission, vocabulary, span, characters, delimit)
         return aligned
 
+    def recognize(self, samples: np.ndarray, sample_rate_hz: int, language: str) -> list[HeardWord] | None:
+        """The words the model hears, window by window: each frame's best character, repeats merged, split into
+        words at the delimiter (or one word per character where the language is written without spaces)."""
+        import torch
+        import torchaudio.functional as AF
+
+        model, vocabulary = self._models[language]
+        audio = AF.resample(torch.from_numpy(samples), sample_rate_hz, MODEL_SAMPLE_RATE_HZ)
+        characters = {index: char for char, index in vocabulary.items()}
+        blank_id = _blank_id(vocabulary)
+        each_character = language in LANGUAGES_WITHOUT_SPACES
+        window = int(RECOGNITION_WINDOW_S * MODEL_SAMPLE_RATE_HZ)
+        heard: list[HeardWord] = []
+        for first in range(0, audio.shape[-1], window):
+            piece = audio[first : first + window]
+            with self._lock:
+                emission = self._log_probs(model, piece)
+            seconds_per_frame = piece.shape[-1] / MODEL_SAMPLE_RATE_HZ / emission.shape[0]
+            path = greedy_path(emission, blank_id)
+            heard += _heard_words(path, characters, each_character, first / MODEL_SAMPLE_RATE_HZ, seconds_per_frame)
+        return heard
+
     def _log_probs(self, model: Any, waveform: Any) -> np.ndarray:
         import torch
 
@@ -122,7 +146,7 @@ def _align_words(
     delimit_words: bool = True,
 ) -> list[AlignedWord]:
     chars, original, owners, has_unknown = prepare_tokens(words, vocabulary, delimit_words)
-    blank_id = vocabulary.get("[pad]", vocabulary.get("<pad>", 0))
+    blank_id = _blank_id(vocabulary)
     if has_unknown:  # a wildcard column: the best non-blank score of each frame
         others = np.delete(emission, blank_id, axis=1)
         emission = np.concatenate([emission, others.max(axis=1, keepdims=True)], axis=1)
@@ -158,3 +182,27 @@ def _align_words(
             )
         result.append(AlignedWord(word, start_s, end_s, score, interpolated, char_times))
     return result
+
+
+def _blank_id(vocabulary: Mapping[str, int]) -> int:
+    return vocabulary.get("[pad]", vocabulary.get("<pad>", 0))
+
+
+def _heard_words(
+    path: list[TokenSpan], characters: Mapping[int, str], each_character: bool, offset_s: float, frame_s: float
+) -> list[HeardWord]:
+    """A greedy path's characters as words: split at the delimiter and at special tokens (<unk>, <s>), or one word
+    per character."""
+    heard: list[HeardWord] = []
+    spelled: list[tuple[str, TokenSpan]] = []
+    for token in [*path, None]:
+        char = "" if token is None else characters.get(token.index, "")
+        is_letter = len(char) == 1 and char != WORD_DELIMITER
+        if token is not None and is_letter:
+            spelled.append((char, token))
+        if spelled and (each_character or not is_letter):
+            start_s = offset_s + spelled[0][1].start_frame * frame_s
+            end_s = offset_s + spelled[-1][1].end_frame * frame_s
+            heard.append(HeardWord("".join(c for c, _ in spelled), start_s, end_s))
+            spelled = []
+    return heard

@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -121,37 +120,6 @@ def oracle_emission(words: list[str], starts: np.ndarray, ends: np.ndarray, fram
     return emission, first_frames
 
 
-class OracleModel:
-    """A wav2vec2 stand-in: `model(waveform).logits` are the oracle's rows for wherever `waveform` lies in the
-    recording, found by its samples (a fingerprint of 32 samples every 10 ms)."""
-
-    def __init__(self, audio: np.ndarray, emission: np.ndarray) -> None:
-        self.audio, self.emission, self.seconds, self.calls = audio, emission, 0.0, 0
-        self.places = {audio[at : at + 32].tobytes(): at for at in range(0, len(audio) - 32, 160)}
-
-    def __call__(self, waveform: Any) -> SimpleNamespace:
-        import torch
-
-        started = time.perf_counter()
-        samples = waveform.reshape(-1).cpu().numpy().astype(np.float32)
-        offset = None
-        for shift in range(min(160, len(samples) - 32)):
-            place = self.places.get(samples[shift : shift + 32].tobytes())
-            if place is not None:
-                offset = place - shift
-                break
-        frames = max((len(samples) - 400) // FRAME_SAMPLES + 1, 1)
-        logits = np.full((frames, self.emission.shape[1]), LOW, dtype=np.float32)
-        logits[:, 0] = HIGH
-        if offset is not None:
-            rows = np.round((offset + FRAME_SAMPLES * np.arange(frames)) / FRAME_SAMPLES).astype(int)
-            inside = (rows >= 0) & (rows < len(self.emission))
-            logits[inside] = self.emission[rows[inside]]
-        self.seconds += time.perf_counter() - started
-        self.calls += 1
-        return SimpleNamespace(logits=torch.from_numpy(logits).unsqueeze(0))
-
-
 def memory_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -175,6 +143,8 @@ def run_child(name: str, cache: Path) -> dict[str, Any]:
         vocabulary, blank, delimiter = VOCABULARY, 0, "|"
     emission, first_frames = oracle_emission(words, data["starts"], data["ends"], frames, vocabulary, blank, delimiter)
     truth = first_frames * FRAME_SAMPLES / RATE_HZ
+    from tests.oracle import OracleModel
+
     model = OracleModel(audio, emission) if name != "ctc-forced-aligner" else None
     _import_before_timing(name)
     before_kib = memory_kib("VmRSS")

@@ -81,3 +81,20 @@ def test_a_malformed_job_fails_with_a_clear_error_and_the_server_serves_the_next
 
     after = requests.post(f"{api.url}/runsync", json=good_job(voice_clip), timeout=300).json()
     assert after["status"] == "COMPLETED", after
+
+
+def test_a_transcribe_job_runs_through_the_local_api_into_the_bucket(api, voice_clip, s3_server, bucket):
+    recording = {"base64": base64.b64encode(voice_clip.read_bytes()).decode()}
+    job = {"input": {"action": "transcribe", "audio": recording, "language": "en", "output": {"prefix": "heard"}}}
+    body = requests.post(f"{api.url}/runsync", json=job, timeout=300).json()
+    assert body["status"] == "COMPLETED", body
+    output = body["output"]
+    # The tiny random Whisper hears what it hears (recognition quality aside); each word it heard is timed.
+    assert output["words"] and output["text"] == " ".join(word["text"] for word in output["words"])
+    assert output["models"]["asr"] and output["models"]["aligner"] == "wav2vec2-ctc"
+    client = s3_server.client()
+    for stored in (output["audio"], *output["subtitles"].values()):
+        assert stored["key"].startswith("heard/")
+        in_bucket = client.get_object(Bucket=bucket, Key=stored["key"])["Body"].read()
+        assert requests.get(stored["url"], timeout=30).content == in_bucket
+    assert client.get_object(Bucket=bucket, Key=output["audio"]["key"])["Body"].read() == voice_clip.read_bytes()

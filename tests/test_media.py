@@ -86,6 +86,34 @@ def test_an_align_job_recovers_the_word_times_of_the_recording(offline_pipeline,
     assert set(result["subtitles"]) == {"ass", "srt", "vtt", "json"}
 
 
+def test_an_align_job_whose_text_has_sentences_the_audio_lacks_succeeds_and_says_which(tmp_path):
+    """A wav2vec2 aligner that hears the recording (an oracle model of a synthetic one: `tests.oracle`) behind the
+    whole job: the sentences missing from the audio come back flagged and named, the job does not fail."""
+    from alignment.wav2vec2 import Wav2Vec2Aligner
+    from tests.oracle import BOTH, TEXT_ONLY, VOCABULARY, OracleModel, random_sentences, synthetic_recording
+    from voice.recording import decode_recording
+
+    sentences = random_sentences(16, seed=11)
+    where = [TEXT_ONLY if index in (3, 12) else BOTH for index in range(len(sentences))]
+    audio, emission, words, truth = synthetic_recording(sentences, where, seed=11)
+    path = tmp_path / "recording.wav"
+    ffmpeg.encode_exact(audio, 16_000, path)
+    heard = decode_recording(path, 16_000).samples  # what the worker will decode, sample for sample
+    aligner = Wav2Vec2Aligner({"en": (OracleModel(heard, emission), VOCABULARY)}, "cpu")
+    pipeline = offline_pipeline_in(tmp_path, {"wav2vec2": aligner})
+    job = {"action": "align", "audio": {"base64": clip_of(path)}, "text": " ".join(words), "normalize_text": False}
+    result = pipeline.handle(parse_job(job), "align-mismatch", no_progress)
+
+    flagged = [index for index, word in enumerate(result["words"]) if word["interpolated"]]
+    assert flagged == [index for index, true_s in enumerate(truth) if true_s is None]
+    for sentence in (3, 12):
+        first = sum(len(words) for words in sentences[:sentence])
+        named = f"words {first + 1}–{first + len(sentences[sentence])} ('{' '.join(sentences[sentence][:4])}…')"
+        assert any(warning.startswith(named) for warning in result["warnings"]), result["warnings"]
+    errors = [abs(word["start_s"] - true_s) for word, true_s in zip(result["words"], truth, strict=True) if true_s]
+    assert max(errors) <= 0.021 and result["models"]["aligner"] == "wav2vec2-ctc"
+
+
 def test_a_hostile_audio_url_is_refused_as_a_voice_url_would_be(offline_pipeline):
     for url, problem in [("http://127.0.0.1:9/a.wav", "loopback"), ("file:///etc/passwd", "http")]:
         job = parse_job({"action": "align", "audio": {"url": url}, "text": "hello"})

@@ -1,116 +1,56 @@
 """A caller's own recording and its transcript: segments, word times, and text and audio that do not match.
 
-Fast tests run the real CTC path (`alignment.wav2vec2`) on oracle emissions of a synthetic recording (noise bursts
-where words are, each word's letters on known frames), so the truth is exact. Slow ones align eSpeak NG speech
-with PocketSphinx against eSpeak's own word events, within the offline profile's bounds, and run a tiny
-random-weight wav2vec2 for the plumbing.
+Fast tests run the worker's wav2vec2 aligner (its listening, its CTC path) on an oracle model of a synthetic
+recording (noise bursts where words are, each word's letters on known frames: `tests.oracle`), so the truth is
+exact. A slow one runs a tiny random-weight wav2vec2 on eSpeak NG speech for the plumbing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from alignment import AlignedWord, TextSpan, spans_to_align
-from alignment.recording import MAX_SEGMENT_S, RecordingAlignment, Voicing, align_recording
-from alignment.wav2vec2 import _align_words
-
-RATE_HZ = 16_000
-FRAME_SAMPLES = 320  # 20 ms, as wav2vec2
-VOCABULARY = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
-for _letter in "abcdefghijklmnopqrstuvwxyz'":
-    VOCABULARY[_letter] = len(VOCABULARY)
-HIGH, LOW = float(np.log(0.96)), float(np.log(0.04 / (len(VOCABULARY) - 1)))
-
-
-class OracleAligner:
-    """An aligner on oracle emissions of one recording: it finds where the audio it is given lies by the samples
-    themselves, and runs the worker's own CTC path (`_align_words`) on those rows."""
-
-    name = "oracle"
-    languages = ("en",)
-
-    def __init__(self, audio: np.ndarray, emission: np.ndarray) -> None:
-        self.emission = emission
-        self.places = {audio[at : at + 32].tobytes(): at for at in range(0, len(audio) - 32, 160)}
-        self.calls = 0
-
-    def align(
-        self,
-        samples: np.ndarray,
-        sample_rate_hz: int,
-        spans: Sequence[TextSpan],
-        language: str,
-        characters: bool = False,
-    ) -> list[AlignedWord]:
-        assert sample_rate_hz == RATE_HZ
-        self.calls += 1
-        offset = next(
-            place - shift
-            for shift in range(160)
-            if (place := self.places.get(samples[shift : shift + 32].tobytes())) is not None
-        )
-        aligned: list[AlignedWord] = []
-        for span, words, samples_range in spans_to_align(spans, RATE_HZ):
-            frames = max((samples_range.stop - samples_range.start) // FRAME_SAMPLES, 1)
-            first = offset + samples_range.start
-            rows = np.clip(np.round((first + FRAME_SAMPLES * np.arange(frames)) / FRAME_SAMPLES).astype(int), 0, None)
-            emission = self.emission[np.minimum(rows, len(self.emission) - 1)]
-            aligned += _align_words(words, emission, VOCABULARY, span, characters)
-        return aligned
+from alignment import HeardWord
+from alignment.anchors import match_words, word_key
+from alignment.recording import MAX_SEGMENT_S, ONE_SPAN_S, RecordingAlignment, Voicing, align_recording
+from alignment.wav2vec2 import Wav2Vec2Aligner
+from tests.oracle import (
+    AUDIO_ONLY,
+    BOTH,
+    HIGH,
+    LOW,
+    RATE_HZ,
+    TEXT_ONLY,
+    VOCABULARY,
+    OracleModel,
+    random_sentences,
+    synthetic_recording,
+)
 
 
-def synthetic_recording(sentences: list[list[str]], spoken: list[bool], seed: int = 0):  # type: ignore[no-untyped-def]
-    """Noise bursts where words are, pauses between sentences, a faint noise floor; the oracle emission with each
-    letter on a frame inside its word; and each spoken word's true start (its first letter's frame)."""
-    rng = np.random.default_rng(seed)
-    at_s = 0.5
-    bursts: list[tuple[float, float]] = []
-    letters: list[tuple[int, str]] = []
-    truth: list[float] = []
-    for sentence, said in zip(sentences, spoken, strict=True):
-        for word in sentence:
-            if said is False:  # in the transcript only
-                continue
-            duration_s = 0.08 * len(word) + 0.06
-            frame = round(at_s / 0.02)
-            bursts.append((at_s, at_s + duration_s))
-            word_letters = [c for c in word.lower() if c in VOCABULARY]
-            for position, letter in enumerate(word_letters):
-                letters.append((frame + 2 * position, letter))
-            letters.append((frame + 2 * len(word_letters), "|"))
-            if said:
-                truth.append(frame * 0.02)
-            at_s += duration_s + 0.03
-        at_s += float(rng.uniform(0.4, 1.2)) if said is not False else 0.0
-    audio = (rng.standard_normal(round((at_s + 0.5) * RATE_HZ)) * 0.001).astype(np.float32)
-    for start_s, end_s in bursts:
-        first, last = round(start_s * RATE_HZ), round(end_s * RATE_HZ)
-        audio[first:last] += (rng.standard_normal(last - first) * 0.1).astype(np.float32)
-    frames = len(audio) // FRAME_SAMPLES + 1
-    emission = np.full((frames, len(VOCABULARY)), LOW, dtype=np.float32)
-    emission[:, 0] = HIGH
-    for frame, letter in letters:
-        emission[frame] = LOW
-        emission[frame, VOCABULARY[letter]] = HIGH
-    return audio, emission, truth
+def oracle_aligner(audio: np.ndarray, emission: np.ndarray) -> tuple[Wav2Vec2Aligner, OracleModel]:
+    model = OracleModel(audio, emission)
+    return Wav2Vec2Aligner({"en": (model, VOCABULARY)}, "cpu"), model
 
 
-def random_sentences(count: int, seed: int) -> list[list[str]]:
-    rng = np.random.default_rng(seed)
-    alphabet = list("abcdefghijklmnopqrstuvwxyz")
-    sentences = []
-    for _ in range(count):
-        words = ["".join(rng.choice(alphabet, size=int(rng.integers(2, 9)))) for _ in range(int(rng.integers(6, 16)))]
-        words[-1] += "."
-        sentences.append(words)
-    return sentences
+class DeafAligner(Wav2Vec2Aligner):
+    """The same aligner with no ear: it places the words it is given, and hears nothing on its own."""
+
+    def recognize(self, samples: np.ndarray, sample_rate_hz: int, language: str) -> list[HeardWord] | None:
+        return None
 
 
-def starts_of(result: RecordingAlignment, indexes: Sequence[int]) -> list[float]:
-    return [result.words[index].start_s for index in indexes]
+def errors_of(result: RecordingAlignment, truth: Sequence[float | None]) -> list[float]:
+    """How far each word the audio holds starts from its truth (every such word must have been placed)."""
+    assert all(not word.interpolated for word, true_s in zip(result.words, truth, strict=True) if true_s is not None)
+    return [abs(word.start_s - true_s) for word, true_s in zip(result.words, truth, strict=True) if true_s is not None]
+
+
+def within_one_frame(errors: list[float]) -> float:
+    return sum(error <= 0.02 + 1e-6 for error in errors) / len(errors)
 
 
 def check_shape(result: RecordingAlignment, words: list[str], duration_s: float) -> None:
@@ -130,23 +70,123 @@ def check_shape(result: RecordingAlignment, words: list[str], duration_s: float)
 
 def test_a_clean_recording_gets_every_word_within_one_frame_of_the_oracle():
     sentences = random_sentences(60, seed=1)
-    audio, emission, truth = synthetic_recording(sentences, [True] * len(sentences))
-    words = [word for sentence in sentences for word in sentence]
-    result = align_recording(audio, RATE_HZ, words, OracleAligner(audio, emission), "en")
+    audio, emission, words, truth = synthetic_recording(sentences, [BOTH] * len(sentences))
+    aligner, model = oracle_aligner(audio, emission)
+    result = align_recording(audio, RATE_HZ, words, aligner, "en")
     check_shape(result, words, len(audio) / RATE_HZ)
     assert len(audio) / RATE_HZ > 240 and len(result.spans) >= 8  # minutes, in segments of at most 30 s
-    assert not any(word.interpolated for word in result.words)
-    errors = [abs(start - true_s) for start, true_s in zip(starts_of(result, range(len(words))), truth, strict=True)]
-    assert sum(error <= 0.02 + 1e-6 for error in errors) >= 0.99 * len(errors)  # one frame, as the CTC path alone
+    assert within_one_frame(errors_of(result, truth)) >= 0.99  # as the CTC path alone
     assert result.warnings == []
+    # The model heard the recording once, then each region once whole and once phrase by phrase.
+    assert model.calls <= len(audio) / RATE_HZ / 30 + 1 + 2 * 2 * (len(audio) / RATE_HZ / 10) + 5 * len(sentences)
 
 
-def test_silence_only_audio_spreads_the_words_and_says_so_without_calling_the_aligner():
+def test_sentences_missing_from_the_audio_are_flagged_and_named_and_the_rest_stay_within_one_frame():
+    sentences = random_sentences(40, seed=2)
+    where = [TEXT_ONLY if index in (5, 17, 18, 31) else BOTH for index in range(len(sentences))]
+    audio, emission, words, truth = synthetic_recording(sentences, where, seed=2)
+    result = align_recording(audio, RATE_HZ, words, oracle_aligner(audio, emission)[0], "en")
+    check_shape(result, words, len(audio) / RATE_HZ)
+    assert within_one_frame(errors_of(result, truth)) >= 0.99
+    missing = [index for index, true_s in enumerate(truth) if true_s is None]
+    assert [index for index, word in enumerate(result.words) if word.interpolated] == missing
+    assert len(result.warnings) == 3  # one per stretch: sentences 17 and 18 are one
+    for warning, sentence in zip(result.warnings, (5, 17, 31), strict=True):
+        first = sum(len(words) for words in sentences[:sentence])
+        count = len(sentences[sentence]) + (len(sentences[18]) if sentence == 17 else 0)
+        assert warning.startswith(f"words {first + 1}–{first + count} ('{' '.join(sentences[sentence][:4])}…')")
+        # … and where they should have been: between the sentences around them.
+        start_s, end_s = seconds_in(warning)
+        assert start_s == int(result.words[first - 1].end_s) and end_s == int(result.words[first + count].start_s)
+
+
+def test_speech_missing_from_the_text_is_left_out_and_reported_and_the_text_stays_within_one_frame():
+    sentences = random_sentences(40, seed=3)
+    where = [AUDIO_ONLY if index in (0, 9, 25) else BOTH for index in range(len(sentences))]
+    audio, emission, words, truth = synthetic_recording(sentences, where, seed=3)
+    result = align_recording(audio, RATE_HZ, words, oracle_aligner(audio, emission)[0], "en")
+    check_shape(result, words, len(audio) / RATE_HZ)
+    assert within_one_frame(errors_of(result, truth)) >= 0.99
+    reported = [seconds_in(warning) for warning in result.warnings if warning.endswith("matched none of the text")]
+    assert len(reported) == 3 == len(result.warnings)
+    # Each report spans the pause-to-pause stretch between the words around its sentence (clock seconds).
+    text_index, expected = 0, []
+    for index, sentence in enumerate(sentences):
+        if where[index] == AUDIO_ONLY:
+            before_s = result.words[text_index - 1].end_s if text_index else 0.0
+            expected.append((before_s, result.words[text_index].start_s))
+        else:
+            text_index += len(sentence)
+    for (start_s, end_s), (before_s, after_s) in zip(reported, expected, strict=True):
+        assert before_s - 1 <= start_s <= before_s + 1.5 and after_s - 2.5 <= end_s <= after_s
+
+
+def seconds_in(warning: str) -> tuple[int, int]:
+    """The two m:ss times a warning names, in seconds."""
+    (start_m, start_s), (end_m, end_s) = re.findall(r"(\d+):(\d\d)", warning)[:2]
+    return 60 * int(start_m) + int(start_s), 60 * int(end_m) + int(end_s)
+
+
+def test_a_passage_read_twice_and_a_noisy_ear_still_anchor_every_word():
+    """The same passage twice (no word is unique), and an ear that mishears one word in five."""
+    passage = random_sentences(8, seed=4)
+    sentences = passage + random_sentences(6, seed=5) + passage
+    audio, emission, words, truth = synthetic_recording(sentences, [BOTH] * len(sentences), seed=4)
+    rng = np.random.default_rng(4)
+    for frame in np.flatnonzero(emission[:, VOCABULARY["|"]] == HIGH):
+        if rng.random() < 0.2:  # the letter before this word's delimiter misheard
+            letter = frame - 2
+            emission[letter] = LOW
+            emission[letter, VOCABULARY["q"]] = HIGH
+    result = align_recording(audio, RATE_HZ, words, oracle_aligner(audio, emission)[0], "en")
+    check_shape(result, words, len(audio) / RATE_HZ)
+    errors = [abs(word.start_s - true_s) for word, true_s in zip(result.words, truth, strict=True) if true_s]
+    assert within_one_frame(errors) >= 0.97 and result.warnings == []
+
+
+def test_without_an_ear_a_long_recording_is_cut_at_pauses_in_proportion_and_still_aligned():
+    sentences = random_sentences(30, seed=6)
+    audio, emission, words, truth = synthetic_recording(sentences, [BOTH] * len(sentences), seed=6)
+    assert len(audio) / RATE_HZ > 2 * ONE_SPAN_S
+    result = align_recording(audio, RATE_HZ, words, DeafAligner({"en": (OracleModel(audio, emission), VOCABULARY)},
+                                                                "cpu"), "en")  # fmt: skip
+    check_shape(result, words, len(audio) / RATE_HZ)
+    placed = [abs(word.start_s - true_s) for word, true_s in zip(result.words, truth, strict=True) if true_s]
+    assert within_one_frame(placed) >= 0.9
+
+
+def test_the_ear_hears_the_oracle_s_words_with_their_times():
+    sentences = random_sentences(12, seed=7)
+    audio, emission, words, truth = synthetic_recording(sentences, [BOTH] * len(sentences), seed=7)
+    aligner, _ = oracle_aligner(audio, emission)
+    heard = aligner.recognize(audio, RATE_HZ, "en")
+    assert [word.text for word in heard] == [word_key(word) for word in words]  # windows cut no word here
+    starts = [true_s for true_s in truth if true_s is not None]
+    assert all(abs(word.start_s - true_s) <= 0.02 for word, true_s in zip(heard, starts, strict=True))
+
+
+def test_matching_keeps_order_pairs_equal_words_and_skips_what_is_missing_on_either_side():
+    written = "The cat sat on the mat. Then the dog sat on the cat, and the cat ran.".split()
+    heard = "the cat sat on mat uh then the dog sat on the cat and the cat ran".split()
+    pairs = match_words(heard, written)
+    assert all(word_key(heard[h]) == word_key(written[w]) for h, w in pairs)
+    assert all(a[0] < b[0] and a[1] < b[1] for a, b in zip(pairs, pairs[1:], strict=False))
+    assert len(pairs) == len(written) - 1  # all but the "the" that was not heard
+    rng = np.random.default_rng(8)
+    text = [word for sentence in random_sentences(300, seed=8) for word in sentence]
+    edited = [word for word in text if rng.random() > 0.05]  # a twentieth dropped …
+    edited = [word if rng.random() > 0.1 else "zz" + word for word in edited]  # … a tenth misheard
+    pairs = match_words(edited, text)
+    assert len(pairs) >= 0.98 * sum(not word.startswith("zz") for word in edited)
+    assert all(edited[h] == text[w] for h, w in pairs)
+
+
+def test_silence_only_audio_spreads_the_words_and_says_so_without_calling_the_model():
     audio = np.zeros(RATE_HZ * 5, dtype=np.float32)
-    aligner = OracleAligner(audio + 1e-9, np.zeros((1, len(VOCABULARY)), dtype=np.float32))
+    aligner, model = oracle_aligner(audio + 1e-9, np.zeros((1, len(VOCABULARY)), dtype=np.float32))
     result = align_recording(audio, RATE_HZ, ["nothing", "said", "here"], aligner, "en")
     check_shape(result, ["nothing", "said", "here"], 5.0)
-    assert aligner.calls == 0 and all(word.interpolated for word in result.words)
+    assert model.calls == 0 and all(word.interpolated for word in result.words)
     assert result.warnings == ["no speech was found in the recording: its 3 words are spread evenly over it"]
 
 
@@ -155,23 +195,12 @@ def test_empty_or_very_short_audio_gives_a_clean_result(samples):
     rng = np.random.default_rng(0)
     audio = (rng.standard_normal(samples) * 0.1).astype(np.float32)
     words = ["too", "little", "audio", "for", "these", "words"]
-    aligner = OracleAligner(np.zeros(400, dtype=np.float32), np.zeros((2, len(VOCABULARY)), dtype=np.float32))
-    aligner.places = {}  # a window it cannot place gets all-blank emissions: nothing fits
-    aligner.align = _blank_align  # type: ignore[method-assign]
+    aligner, model = oracle_aligner(np.zeros(400, dtype=np.float32), np.zeros((2, len(VOCABULARY)), dtype=np.float32))
+    model.places = {}  # a window it cannot place gets all-blank emissions: nothing fits
     result = align_recording(audio, RATE_HZ, words, aligner, "en")
     check_shape(result, words, samples / RATE_HZ)
     assert all(word.interpolated for word in result.words) and result.warnings
     assert align_recording(audio, RATE_HZ, [], aligner, "en").words == []
-
-
-def _blank_align(samples, sample_rate_hz, spans, language, characters=False):  # type: ignore[no-untyped-def]
-    aligned: list[AlignedWord] = []
-    for span, words, samples_range in spans_to_align(spans, sample_rate_hz):
-        frames = max((samples_range.stop - samples_range.start) // FRAME_SAMPLES, 1)
-        emission = np.full((frames, len(VOCABULARY)), LOW, dtype=np.float32)
-        emission[:, 0] = HIGH
-        aligned += _align_words(words, emission, VOCABULARY, span, characters)
-    return aligned
 
 
 def test_the_recording_is_cut_at_its_longest_pauses_and_a_stretch_without_one_at_its_quietest_point():
@@ -189,7 +218,7 @@ def test_the_recording_is_cut_at_its_longest_pauses_and_a_stretch_without_one_at
 
 
 def test_words_with_whitespace_and_stereo_audio_are_refused():
-    aligner = OracleAligner(np.zeros(400, dtype=np.float32), np.zeros((2, len(VOCABULARY)), dtype=np.float32))
+    aligner, _ = oracle_aligner(np.zeros(400, dtype=np.float32), np.zeros((2, len(VOCABULARY)), dtype=np.float32))
     with pytest.raises(ValueError, match="whitespace"):
         align_recording(np.zeros(16000, dtype=np.float32), RATE_HZ, ["two words"], aligner, "en")
     with pytest.raises(ValueError, match="mono"):
