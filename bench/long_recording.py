@@ -222,7 +222,10 @@ def _whisperx(
     scratch = tempfile.mkdtemp(prefix="bench-long-")
     write_punkt(Path(scratch))
     nltk.data.path.insert(0, scratch)
-    segments = [{"text": text, "start": start, "end": end} for text, start, end in sentences]
+    segments = [  # the passages as the transcript has them, without quotation marks
+        {"text": " ".join(word.strip(QUOTES) or word for word in text.split()), "start": start, "end": end}
+        for text, start, end in sentences
+    ]
     metadata = {"language": "en", "dictionary": VOCABULARY, "type": "huggingface"}
     result = whisperx.align(segments, model, metadata, audio, "cpu")
     aligned = [word for segment in result["segments"] for word in segment["words"]]
