@@ -1,6 +1,6 @@
 """Captions cut by cost against the greedy builder before them, both scored by the caption checker.
 
-    uv run --frozen python bench/captions.py [--corpus bench/captions_corpus.txt] [--runs 5]
+    uv run --frozen python bench/captions.py [--corpus bench/captions_corpus.txt] [--runs 5] [--speed 1.0]
     uv run --frozen --with stable-ts==2.19.1 python bench/captions.py     # stable-ts's regroup as well
 
 Every passage of the corpus (written for this project: prose, news, dialogue, lists, numbers, questions, short
@@ -8,7 +8,10 @@ and long sentences) is spoken offline by eSpeak NG, whose WORD events time each 
 cut into cues by the greedy builder (bench/greedy_cues.py, the anchor) and by `subtitles.build_cues`, with the
 default layout and with the shorts preset on a vertical 1080x1920 frame with `max_words_per_cue=3`; every cue
 list is scored by `subtitles.checker`. It prints a markdown table side by side, then how long each builder takes
-to cut a text of 20,000 characters or more (median of `--runs`).
+to cut a text of 20,000 characters or more (median of `--runs`). `--speed` scales eSpeak NG's speaking rate
+(its default, about 190 words a minute here, is brisker than most narration); the table counts the cues whose own
+speech, first word to last, is faster than the reading speed: no cue shown while its words are said can be read
+at that speed, however the text is cut.
 
 stable-ts, the peer with the most complete regrouping, is not a dependency of the project: `uv pip install
 --dry-run stable-ts` resolves against this lock but adds openai-whisper 20250625 (built from source), tiktoken,
@@ -35,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.greedy_cues import build_cues as build_greedy_cues  # noqa: E402
 from subtitles import PRESETS, Cue, SubtitleLayout, TimedWord, build_cues  # noqa: E402
 from subtitles.checker import RULES, TIMING_RULES, check_captions  # noqa: E402
-from subtitles.cues import line_width_limit, place_cues  # noqa: E402
+from subtitles.cues import line_width_limit, place_cues, reading_characters, reading_speed_for  # noqa: E402
 
 CORPUS = ROOT / "bench" / "captions_corpus.txt"
 LONG_TEXT_CHARS = 20_000
@@ -61,15 +64,23 @@ class Passage:
 class Tally:
     cues: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
+    said_too_fast: int = 0  # cues whose own speech is faster than the reading speed
 
     def add(self, cues: list[Cue], layout: SubtitleLayout, passage: Passage) -> None:
         assert [word for cue in cues for word in cue.words] == passage.words, "a word was lost or moved"
         report = check_captions(cues, layout, audio_duration_s=passage.duration_s)
         self.cues += report.cue_count
         self.by_rule.update(violation.rule for violation in report.violations)
+        limit = reading_speed_for(layout.language)
+        for cue in cues:
+            said_s = cue.words[-1].end_s - cue.words[0].start_s
+            self.said_too_fast += said_s > 0 and reading_characters(cue.words) / said_s > limit
 
     def hard(self) -> int:
         return sum(count for rule, count in self.by_rule.items() if RULES[rule][0])
+
+    def per_100_said_too_fast(self) -> float:
+        return 100 * self.said_too_fast / max(1, self.cues)
 
     def per_100_cues(self, rules: Collection[str]) -> float:
         return 100 * sum(self.by_rule[rule] for rule in rules) / max(1, self.cues)
@@ -116,15 +127,15 @@ def read_passages(path: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def speak(texts: list[str]) -> list[Passage]:
-    """Each text spoken by eSpeak NG, its words timed by the library's own WORD events."""
+def speak(texts: list[str], speed: float = 1.0) -> list[Passage]:
+    """Each text spoken by eSpeak NG at `speed` times its rate, its words timed by the library's own WORD events."""
     from tts import SynthesisOptions
     from tts.espeak import EspeakSynthesizer
 
     synthesizer = EspeakSynthesizer()
     passages = []
     for text in texts:
-        speech = synthesizer.synthesize(text, None, SynthesisOptions())
+        speech = synthesizer.synthesize(text, None, SynthesisOptions(speed=speed))
         words = [TimedWord(word.text, word.start_s, word.end_s) for word in speech.word_times or ()]
         passages.append(Passage(text, words, speech.duration_s))
     return passages
@@ -171,6 +182,10 @@ def table(tallies: dict[tuple[str, str], Tally]) -> list[str]:
     row("… one-word cues, sentences split", per_100(GROUPING_RULES))
     row("… timing: minimum duration, reading speed, gap", per_100(TIMING_RULES))
     row("… a word wider than a line", per_100(["word_too_wide"]))
+    row(
+        "cues said faster than they can be read",
+        [f"{tally.said_too_fast} ({tally.per_100_said_too_fast():.1f} per 100)" for tally in tallies.values()],
+    )
     row("one-word cues", [str(tallies[column].by_rule["one_word_cue"]) for column in columns])
     row(
         "breaks after a function word",
@@ -187,13 +202,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--speed", type=float, default=1.0, help="eSpeak NG's speaking rate, as a multiple")
     args = parser.parse_args()
     texts = read_passages(args.corpus)
     started = time.perf_counter()
-    passages = speak(texts)
+    passages = speak(texts, args.speed)
     words = sum(len(passage.words) for passage in passages)
-    print(f"{len(passages)} passages, {words:,} words, {sum(p.duration_s for p in passages) / 60:.1f} min of speech "
-          f"(eSpeak NG, {time.perf_counter() - started:.1f} s)\n")  # fmt: skip
+    minutes = sum(p.duration_s for p in passages) / 60
+    print(f"{len(passages)} passages, {words:,} words, {minutes:.1f} min of speech ({words / minutes:.0f} words a "
+          f"minute, eSpeak NG at speed {args.speed:g}, {time.perf_counter() - started:.1f} s)\n")  # fmt: skip
     builders = dict(BUILDERS)
     stable_ts = stable_ts_builder()
     if stable_ts is not None:

@@ -43,7 +43,7 @@ from subtitles.cues import (
     ends_sentence,
     line_text,
     line_width_limit,
-    reading_length,
+    reading_characters,
     reading_speed_for,
 )
 
@@ -359,7 +359,7 @@ def _timing_violations(context: _Context, index: int) -> Iterator[Violation]:
     if duration_s < limits.min_duration_s - TIME_SLACK_S and not audio_ended:
         yield _violation("min_duration", index, f"{duration_s:.2f} s on screen (at least {limits.min_duration_s} s)")
     words = cue.words
-    characters = sum(reading_length(word.text) for word in words) + sum(not word.glued for word in words[1:])
+    characters = reading_characters(words)
     if duration_s > 0 and characters / duration_s > limits.max_chars_per_second + 1e-9:
         yield _violation(
             "reading_speed", index, f"{characters} characters in {duration_s:.2f} s: {characters / duration_s:.1f}/s"

@@ -190,6 +190,11 @@ def reading_length(text: str) -> int:
     return sum(1 for char in text if char.isalnum())
 
 
+def reading_characters(words: Sequence[TimedWord]) -> int:
+    """Characters a reader reads in a cue: its words' (`reading_length`) and the spaces between them."""
+    return sum(reading_length(word.text) for word in words) + sum(not word.glued for word in words[1:])
+
+
 def line_columns_for(language: str) -> int:
     """The guides' longest line for the language, in display columns (`LINE_COLUMNS`; others: English's 42)."""
     return LINE_COLUMNS.get(_language_key(language), DEFAULT_LINE_COLUMNS)
@@ -390,7 +395,8 @@ def place_cues(
     cues: list[Cue] = []
     for index, lines in enumerate(groups):
         following = groups[index + 1][0][0].start_s if index + 1 < len(groups) else None
-        end = cue_end_s(lines[0][0].start_s, lines[-1][-1], following, layout, end_limit)
+        words = [word for line in lines for word in line]
+        end = cue_end_s(words[0].start_s, words[-1], following, layout, end_limit, reading_characters(words))
         cue = Cue(lines=tuple(tuple(line) for line in lines), end_s=end)
         previous = cues[-1] if cues else None
         no_room = to_centiseconds(previous.end_s) <= to_centiseconds(previous.start_s) if previous else False
@@ -407,15 +413,23 @@ def place_cues(
 
 
 def cue_end_s(
-    start_s: float, last: TimedWord, next_start_s: float | None, layout: SubtitleLayout, end_limit_s: float
+    start_s: float,
+    last: TimedWord,
+    next_start_s: float | None,
+    layout: SubtitleLayout,
+    end_limit_s: float,
+    characters: int = 0,
 ) -> float:
-    """When a cue leaves the screen: at least `min_duration_s` after it starts and after its `last` word, never
-    after `end_limit_s` (the audio's end). Unless `allow_overlap`, never into the next cue, and cues are chained
-    as the guides ask: a cue whose next one starts within `CHAIN_S` of it stays until `MIN_GAP_S` before that one
-    (but not past `max_duration_s`), so the eye sees a new cue arrive instead of a flicker. For words spoken back
-    to back, that is up to two frames before the last word ends, never before the middle of it: the word is
-    still lit while it is heard (karaoke's fill completes by the cue's end)."""
-    end = max(last.end_s, start_s + layout.min_duration_s, start_s + MIN_CUE_S)
+    """When a cue leaves the screen: at least `min_duration_s` after it starts, after its `last` word, and after
+    the time its `characters` take to read at the language's reading speed (a cue said faster than it can be read
+    stays on into the silence after it, up to `max_duration_s`); never after `end_limit_s` (the audio's end).
+    Unless `allow_overlap`, never into the next cue, and cues are chained as the guides ask: a cue whose next one
+    starts within `CHAIN_S` of it stays until `MIN_GAP_S` before that one (but not past `max_duration_s`), so the
+    eye sees a new cue arrive instead of a flicker. For words spoken back to back, that is up to two frames before
+    the last word ends, never before the middle of it: the word is still lit while it is heard (karaoke's fill
+    completes by the cue's end)."""
+    readable_s = min(characters / reading_speed_for(layout.language), layout.max_duration_s)
+    end = max(last.end_s, start_s + layout.min_duration_s, start_s + MIN_CUE_S, start_s + readable_s)
     if next_start_s is not None and not layout.allow_overlap:
         if next_start_s - end <= CHAIN_S:
             longest = start_s + max(layout.max_duration_s, last.end_s - start_s)
@@ -553,7 +567,8 @@ class _Segmenter:
             cost += ONE_WORD_CUE_COST
         start_s = words[start].start_s
         following = words[end].start_s if end < len(words) else None
-        shown_s = cue_end_s(start_s, words[end - 1], following, layout, self.end_limit_s) - start_s
+        characters = self.reading[end] - self.reading[start] - self.spaces[start]
+        shown_s = cue_end_s(start_s, words[end - 1], following, layout, self.end_limit_s, characters) - start_s
         if following is not None and (
             to_centiseconds(start_s + shown_s) <= self.start_cs[start] or self.start_cs[end] >= self.limit_cs
         ):
@@ -561,7 +576,6 @@ class _Segmenter:
         min_s = layout.min_duration_s
         if shown_s < min_s - 0.005:
             cost += SHORT_CUE_COST + 10 * (min_s - shown_s) / min_s
-        characters = self.reading[end] - self.reading[start] - self.spaces[start]
         speed = characters / shown_s if shown_s > 0 else 0.0
         if speed > self.max_chars_per_second:
             cost += FAST_READING_COST + 20 * (speed / self.max_chars_per_second - 1)

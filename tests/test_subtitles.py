@@ -24,6 +24,7 @@ from subtitles import (
     render_vtt,
 )
 from subtitles.ass import escape, unescape
+from subtitles.checker import check_captions
 from subtitles.cues import MIN_GAP_S
 from subtitles.styles import ass_colour
 from subtitles.timing import ass_time, srt_time, to_centiseconds, vtt_time
@@ -156,6 +157,26 @@ def test_cues_close_together_are_chained_two_frames_apart():
     assert [cue.end_s for cue in cues] == [pytest.approx(1.4 - MIN_GAP_S), 2.0, 3.5]
     overlapping = build_cues(words, SubtitleLayout(min_duration_s=1.0, allow_overlap=True), audio_duration_s=2.5)
     assert overlapping[0].end_s == 1.0
+
+
+def test_a_cue_said_faster_than_it_can_be_read_stays_on_into_the_silence_after_it_but_not_into_the_next():
+    said_fast = [TimedWord("Extraordinary", 0.0, 0.5), TimedWord("circumstances.", 0.5, 1.0)]  # 27 characters in 1 s
+    alone = build_cues(said_fast, SubtitleLayout(min_duration_s=0.5))
+    assert alone[0].end_s == pytest.approx(27 / 20)  # read at 20 characters a second
+    capped = build_cues(said_fast, SubtitleLayout(min_duration_s=0.5, max_duration_s=1.2))
+    assert capped[0].end_s == pytest.approx(1.2)
+    followed = [*said_fast, TimedWord("Indeed.", 1.2, 1.6)]
+    chained = build_cues(followed, SubtitleLayout(min_duration_s=0.5))
+    assert len(chained) == 2 and chained[0].end_s == pytest.approx(1.2 - MIN_GAP_S)
+    # Chinese reads at 9 characters a second: four characters said in 0.2 s stay 4/9 s.
+    chinese = [
+        TimedWord(char, 0.05 * index, 0.05 * (index + 1), glued=index > 0) for index, char in enumerate("你好世界")
+    ]
+    zh = SubtitleLayout(language="zh", min_duration_s=0.1)
+    assert build_cues(chinese, zh)[0].end_s == pytest.approx(4 / 9)
+    for words, layout in ((said_fast, SubtitleLayout(min_duration_s=0.5)), (chinese, zh)):
+        report = check_captions(build_cues(words, layout), layout)
+        assert not [violation for violation in report.violations if violation.rule == "reading_speed"]
 
 
 def test_cues_longer_than_the_maximum_are_split():
