@@ -3,8 +3,8 @@
 An aligner places the words of a span it is told holds them. In a caller's recording nobody knows which text is
 where, and the text may not match the audio everywhere (a sentence skipped, an aside that is not in the script).
 So the aligner's model first listens to the whole recording without the text (`Aligner.recognize`), and the words
-it hears are matched to the transcript's (`alignment.anchors`): each matched word is an anchor, a place where
-text and audio agree.
+it hears are matched to the transcript's (`alignment.anchors`): each run of matched words (ANCHOR_RUN or more
+in a row) is an anchor, a place where text and audio agree.
 
 1. Between two anchors the transcript's words and the speech must roughly fit each other at the recording's
    speaking rate (characters per second of speech). Text that would take more than MISFIT_RATIO times the speech
@@ -42,6 +42,7 @@ PHRASE_PAUSE_S = 0.5  # a region is aligned again phrase by phrase between pause
 ONE_SPAN_S = 60.0  # the longest region aligned as one span (alignment.MAX_SPAN_S is 90 s)
 REGION_S = 30.0  # regions are cut at anchors about this long …
 MIN_REGION_S = 10.0  # … and, where there is a choice, at least this long
+ANCHOR_RUN = 2  # a word heard once may match by chance (a misheard "a"); this many in a row, in both, do not
 MISFIT_RATIO = 2.0  # text needing this many times the speech between two anchors was not said (or the reverse) …
 MISFIT_S = 1.0  # … with this much to spare: a word or two misheard is not a mismatch
 MIN_PAUSE_S = 0.25  # a silence at least this long is a pause (shorter ones are inside words: stops, breaths)
@@ -295,7 +296,7 @@ class _Planner:
         self.cuts: list[_Cut] = []  # where it may end
 
     def plan(self) -> _Plan:
-        pairs = match_words([word.text for word in self.heard], self.words)
+        pairs = _in_runs(match_words([word.text for word in self.heard], self.words), ANCHOR_RUN)
         anchors = [(-1, -1), *pairs, (len(self.heard), len(self.words))]  # the recording's ends anchor too
         for (heard_a, word_a), (heard_b, word_b) in zip(anchors, anchors[1:], strict=False):
             self._between(heard_a, word_a, heard_b, word_b)
@@ -360,6 +361,20 @@ class _Planner:
 
     def _chars(self, first: int, last: int) -> float:
         return float(self.cumulative[max(last, first)] - self.cumulative[first])
+
+
+def _in_runs(pairs: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """The pairs that belong to a run of at least `length` pairs following each other in both lists."""
+    kept: list[tuple[int, int]] = []
+    run: list[tuple[int, int]] = []
+    for pair in [*pairs, (-2, -2)]:  # the sentinel ends the last run
+        if run and pair == (run[-1][0] + 1, run[-1][1] + 1):
+            run.append(pair)
+            continue
+        if len(run) >= length:
+            kept += run
+        run = [pair]
+    return kept
 
 
 def _filled(words: list[str], found: list[AlignedWord | None], duration_s: float) -> list[AlignedWord]:
