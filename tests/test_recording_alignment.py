@@ -167,8 +167,8 @@ def test_without_an_ear_a_long_recording_is_cut_at_pauses_in_proportion_and_stil
     sentences = random_sentences(30, seed=6)
     audio, emission, words, truth = synthetic_recording(sentences, [BOTH] * len(sentences), seed=6)
     assert len(audio) / RATE_HZ > 2 * ONE_SPAN_S
-    result = align_recording(audio, RATE_HZ, words, DeafAligner({"en": (OracleModel(audio, emission), VOCABULARY)},
-                                                                "cpu"), "en")  # fmt: skip
+    deaf = DeafAligner({"en": (OracleModel(audio, emission), VOCABULARY)}, "cpu")
+    result = align_recording(audio, RATE_HZ, words, deaf, "en")
     check_shape(result, words, len(audio) / RATE_HZ)
     placed = [abs(word.start_s - true_s) for word, true_s in zip(result.words, truth, strict=True) if true_s]
     assert within_one_frame(placed) >= 0.9
