@@ -9,11 +9,13 @@ Folders the worker fills on its own disk or volume (local results, caches) are k
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -22,6 +24,7 @@ PRESIGN_MAX_S = 7 * 24 * 3600  # S3's own limit for presigned URLs (SigV4)
 CACHE_MAX_MB_DEFAULT = 2048  # each bounded folder's size unless WORKER_CACHE_MAX_MB says otherwise
 EVICT_TO_FRACTION = 0.9  # evicting below the bound leaves room, so a full folder is not rescanned on every write
 RECENT_S = 60.0  # a file this young may belong to a job still storing its results, on any worker: never evicted
+UPLOAD_THREADS = 8  # a job's files stored at once: each upload waits on round trips, not on the CPU
 
 __all__ = [
     "CACHE_MAX_MB_DEFAULT",
@@ -100,12 +103,23 @@ def put_files(
     prefix: str | None,
     job_id: str,
     url_expiry_s: int,
+    threads: int = UPLOAD_THREADS,
 ) -> dict[Name, StoredObject]:
-    """Store a job's files (name → (path, content type)) under `<prefix>/<job id>/<file name>`."""
-    return {
-        name: storage.put_file(path, object_key(prefix, job_id, path.name), content_type, url_expiry_s)
-        for name, (path, content_type) in files.items()
-    }
+    """Store a job's files (name → (path, content type)) under `<prefix>/<job id>/<file name>`, up to `threads`
+    at once. Every upload is finished, or has failed, before this returns; the first failure is raised."""
+
+    def put(name: Name, path: Path, content_type: str) -> tuple[Name, StoredObject]:
+        return name, storage.put_file(path, object_key(prefix, job_id, path.name), content_type, url_expiry_s)
+
+    if threads <= 1 or len(files) <= 1:
+        return dict(put(name, path, content_type) for name, (path, content_type) in files.items())
+    with ThreadPoolExecutor(max_workers=min(threads, len(files)), thread_name_prefix="upload") as pool:
+        # Each upload runs in the job's context (its log lines keep the job id).
+        uploads = [
+            pool.submit(contextvars.copy_context().run, put, name, path, content_type)
+            for name, (path, content_type) in files.items()
+        ]
+    return dict(upload.result() for upload in uploads)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ MAX_ATTEMPTS = 3  # standard retry mode: the first try plus two retries, with ba
 MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024
 MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+MAX_CONNECTIONS = 32  # kept open to the bucket: jobs in flight each store several files at once (UPLOAD_THREADS)
 
 
 class S3Storage:
@@ -48,6 +49,7 @@ class S3Storage:
         config = Config(
             connect_timeout=CONNECT_TIMEOUT_S,
             read_timeout=READ_TIMEOUT_S,
+            max_pool_connections=MAX_CONNECTIONS,
             retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
             signature_version="s3v4",
             s3={"addressing_style": settings.addressing_style},

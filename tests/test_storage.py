@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from common.errors import StorageError
-from storage import SmallObject
+from storage import UPLOAD_THREADS, SmallObject, StoredObject, put_files
 from storage.config import S3Config
 from storage.local import LocalStorage
 from storage.s3 import MULTIPART_THRESHOLD_BYTES, S3Storage
@@ -222,3 +222,51 @@ def test_a_folder_in_a_bucket_is_written_in_order_with_its_content_types(s3_serv
     assert storage.list_keys("voices/") == ["voices/a/clip-first", "voices/a/voice.json"]
     assert client.get_object(Bucket=bucket, Key="voices/a/clip-first")["Body"].read() == b"first" * 100
     assert client.head_object(Bucket=bucket, Key="voices/a/voice.json")["ContentType"] == "application/json"
+
+
+class InFlight:
+    """A storage that counts how many of its `put_file` calls run at once, and hands each to the real one."""
+
+    def __init__(self, storage: S3Storage | LocalStorage) -> None:
+        self.storage, self.now, self.most = storage, 0, 0
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.storage, name)
+
+    def put_file(self, path: Path, key: str, content_type: str, url_expiry_s: int) -> StoredObject:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(0.02)  # long enough for the others to start, as a round trip to a bucket is
+            return self.storage.put_file(path, key, content_type, url_expiry_s)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def test_a_jobs_files_go_up_several_at_once_and_each_comes_back_whole(s3_server, bucket, tmp_path):
+    storage = InFlight(S3Storage.connect(settings(s3_server.endpoint_url, bucket)))
+    payloads = {f"line-{n:03d}.srt": random_file(tmp_path / f"line-{n:03d}.srt", 2000 + n) for n in range(40)}
+    files = {name: (tmp_path / name, "text/plain") for name in payloads}
+    stored = put_files(storage, files, "split", "job-1", 3600)  # type: ignore[arg-type]
+    assert list(stored) == list(files) and storage.most == UPLOAD_THREADS
+    client = s3_server.client()
+    for name, payload in payloads.items():
+        assert stored[name].key == f"split/job-1/{name}"
+        assert client.get_object(Bucket=bucket, Key=stored[name].key)["Body"].read() == payload
+        assert stored[name].sha256 == hashlib.sha256(payload).hexdigest()
+
+
+def test_one_failed_upload_fails_the_set_only_after_the_others_are_stored(tmp_path):
+    storage = LocalStorage(tmp_path / "out")
+    files = {f"f{n}": (tmp_path / f"f{n}.txt", "text/plain") for n in range(10)}
+    for n, (path, _) in enumerate(files.values()):
+        if n != 3:
+            path.write_text(f"file {n}")
+    with pytest.raises(StorageError, match="f3.txt"):
+        put_files(storage, files, None, "job-2", 3600)
+    assert sorted(path.name for path in (tmp_path / "out" / "job-2").iterdir()) == sorted(
+        f"f{n}.txt" for n in range(10) if n != 3
+    )

@@ -173,10 +173,7 @@ class Pipeline:
                 stored_audio = put_files(self.storage, take_audio, *where)["audio"]
                 stored_subtitles = put_files(self.storage, subtitle_files, *where)
                 stored_video = put_files(self.storage, video.files, *where) if video is not None else {}
-                lines = [
-                    self._store_line(line, line_file, subtitles, where, rate)
-                    for line, line_file, subtitles in zip(split, line_audio, line_subtitles, strict=True)
-                ]
+                lines = self._store_lines(split, line_audio, line_subtitles, where, rate)
             models = ModelNames(
                 tts="+".join(dict.fromkeys(engine.name for engine in engines)),
                 aligner=aligner_name,
@@ -326,21 +323,33 @@ class Pipeline:
         duration_s = (line.end_sample - line.start_sample) / rate_hz
         return self._write_subtitles(own, plan, work, _line_stem(line), duration_s)
 
-    def _store_line(
+    def _store_lines(
         self,
-        line: LineSpan,
-        audio: AudioFile,
-        subtitles: Mapping[SubtitleFormat, tuple[Path, str]],
+        split: Sequence[LineSpan],
+        line_audio: Sequence[AudioFile],
+        line_subtitles: Sequence[Mapping[SubtitleFormat, tuple[Path, str]]],
         where: tuple[str | None, str, int],
         rate_hz: int,
-    ) -> LineResult:
-        """One line's files stored (output.split), and the result's entry for it."""
-        stored_audio = put_files(self.storage, {"audio": (audio.path, audio.content_type)}, *where)["audio"]
-        return LineResult.of(
-            index=line.line.index, speaker=line.line.speaker, text=line.line.text,
-            start_s=line.start_sample / rate_hz, end_s=line.end_sample / rate_hz, audio=audio,
-            stored_audio=stored_audio, stored_subtitles=put_files(self.storage, subtitles, *where),
-        )  # fmt: skip
+    ) -> list[LineResult]:
+        """Each line's files stored (output.split), all lines' at once, and the result's entry for each line."""
+        files: dict[str, tuple[Path, str]] = {}
+        for number, (audio, subtitles) in enumerate(zip(line_audio, line_subtitles, strict=True)):
+            files[f"{number}/audio"] = (audio.path, audio.content_type)
+            files.update({f"{number}/{kind}": file for kind, file in subtitles.items()})
+        stored = put_files(self.storage, files, *where)
+        return [
+            LineResult.of(
+                index=line.line.index,
+                speaker=line.line.speaker,
+                text=line.line.text,
+                start_s=line.start_sample / rate_hz,
+                end_s=line.end_sample / rate_hz,
+                audio=audio,
+                stored_audio=stored[f"{number}/audio"],
+                stored_subtitles={kind: stored[f"{number}/{kind}"] for kind in subtitles},
+            )
+            for number, (line, audio, subtitles) in enumerate(zip(split, line_audio, line_subtitles, strict=True))
+        ]
 
     def _clip_aligner(self, language: str) -> AlignFn | None:
         return clip_align(self.aligners, language)
