@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -139,3 +140,13 @@ def pocketsphinx():  # type: ignore[no-untyped-def]
     from alignment.pocketsphinx_aligner import PocketsphinxAligner
 
     return PocketsphinxAligner()
+
+
+def media_streams(path: Path) -> list[dict[str, Any]]:
+    """The streams of a media file as ffprobe reports them (type, codec, duration, size, pixel format)."""
+    completed = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,duration,width,height,pix_fmt",
+         "-of", "json", str(path)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return list(json.loads(completed.stdout)["streams"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import requests
 from common import ffmpeg
 from common.errors import InvalidInput
 from storage.local import LocalStorage
-from tests.conftest import offline_pipeline_in, s3_env, worker_env
+from tests.conftest import media_streams, offline_pipeline_in, s3_env, worker_env
 from tests.servers import LocalApi, start_local_api
 from tts import SynthesisOptions
 from worker.contract import parse_job
@@ -139,15 +138,6 @@ def test_a_transcribe_job_runs_whisper_then_the_aligner(loaded_models, tmp_path,
     assert result["models"]["asr"] and result["models"]["aligner"] == "wav2vec2-ctc"
 
 
-def probe_streams(path: Path) -> list[dict[str, Any]]:
-    completed = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,duration,width,height",
-         "-of", "json", str(path)],
-        capture_output=True, check=True,
-    )  # fmt: skip
-    return list(json.loads(completed.stdout)["streams"])
-
-
 def frame_at(path: Path, time_s: float, size: tuple[int, int]) -> np.ndarray:
     completed = subprocess.run(
         ["ffmpeg", "-v", "error", "-ss", f"{time_s:.3f}", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
@@ -163,7 +153,7 @@ def test_a_video_job_writes_an_mp4_whose_frames_show_the_karaoke_on_the_spoken_w
     result = offline_pipeline.handle(parse_job(job), "video-1", no_progress)
 
     video = local(result["video"]["url"])
-    streams = probe_streams(video)
+    streams = media_streams(video)
     assert sorted(stream["codec_type"] for stream in streams) == ["audio", "video"]
     by_type = {stream["codec_type"]: stream for stream in streams}
     assert by_type["video"]["codec_name"] == "h264" and by_type["audio"]["codec_name"] == "aac"

@@ -6,7 +6,6 @@ without a file they name being opened; odd characters in paths; and each failure
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import threading
@@ -18,6 +17,7 @@ import pytest
 
 from common.errors import InternalError, InvalidInput
 from subtitles import PRESETS, SubtitleLayout, TimedWord, build_cues, render_ass
+from tests.conftest import media_streams
 from video import VideoFiles, VideoSpec, nvenc_available, render_video
 from video.commands import image_demuxer
 
@@ -78,15 +78,6 @@ def white_columns(frame: np.ndarray) -> np.ndarray:
     return np.nonzero(np.all(frame > 200, axis=-1).any(axis=0))[0]
 
 
-def streams(video: Path) -> list[dict[str, object]]:
-    completed = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,duration,width,height,pix_fmt",
-         "-of", "json", str(video)],
-        capture_output=True, check=True,
-    )  # fmt: skip
-    return json.loads(completed.stdout)["streams"]
-
-
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("inputs")
@@ -106,9 +97,9 @@ def render(inputs: tuple[Path, Path], work_dir: Path, **spec: object) -> VideoFi
 
 @pytest.mark.slow
 def test_the_mp4_has_one_h264_and_one_aac_stream_each_as_long_as_the_speech(colour_video):
-    video, audio = sorted(streams(colour_video.video), key=lambda stream: stream["codec_type"] != "video")
-    assert [stream["codec_type"] for stream in streams(colour_video.video)].count("video") == 1
-    assert len(streams(colour_video.video)) == 2
+    video, audio = sorted(media_streams(colour_video.video), key=lambda stream: stream["codec_type"] != "video")
+    assert [stream["codec_type"] for stream in media_streams(colour_video.video)].count("video") == 1
+    assert len(media_streams(colour_video.video)) == 2
     assert (video["codec_name"], video["width"], video["height"], video["pix_fmt"]) == (
         "h264",
         WIDTH,
@@ -191,7 +182,7 @@ def test_a_background_video_shorter_than_the_speech_is_looped_and_its_sound_drop
     ffmpeg("-f", "lavfi", "-i", "testsrc=s=320x240:r=25:d=2,hue=H=PI*t", "-f", "lavfi", "-i", "anoisesrc=d=2",
            "-c:v", "libx264", "-crf", "10", "-c:a", "aac", str(clip))  # fmt: skip
     files = render(inputs, tmp_path, background_video=clip)
-    assert sorted(stream["codec_type"] for stream in streams(files.video)) == ["audio", "video"]
+    assert sorted(stream["codec_type"] for stream in media_streams(files.video)) == ["audio", "video"]
     # Outside the captions (0.5 to 2.0 s): the same picture at 0.2, 2.2 and 4.2 s, another 0.4 s later.
     passes = [frame_at(files.video, time_s).astype(int) for time_s in (0.2, 2.2, 4.2)]
     moved = frame_at(files.video, 2.6).astype(int)

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StringConstraints,
     Tag,
     ValidationError,
     ValidationInfo,
@@ -37,6 +38,9 @@ MAX_TEXT_CHARS = 20_000
 MAX_ALIGN_TEXT_CHARS = 200_000  # two hours of speech is about 130,000 characters of English
 LANGUAGE_CODE = r"^[a-z]{2,3}$"  # ISO 639-1 or -3, as the aligners, eSpeak NG and Whisper name languages
 MAX_VOICE_BASE64_CHARS = 40 * 1024 * 1024  # ~30 MB of audio once decoded
+# A key in the worker's own bucket, as callers may name one (a voice clip, a recording); '..' parts are refused
+# by the models that take one.
+S3Key = Annotated[str, StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*$")]
 MAX_SCRIPT_ITEMS = 500
 MAX_SPEAKERS = 10
 MAX_PAUSE_S = 60.0
@@ -67,12 +71,7 @@ class VoiceInput(_Strict):
         None, max_length=MAX_VOICE_BASE64_CHARS, description="The clip itself, base64 (wav, mp3, flac, ogg, m4a)."
     )
     url: str | None = Field(None, max_length=2048, description="An http(s) URL of the clip.")
-    s3_key: str | None = Field(
-        None,
-        max_length=512,
-        pattern=r"^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*$",
-        description="The key of the clip in the worker's own bucket.",
-    )
+    s3_key: S3Key | None = Field(None, description="The key of the clip in the worker's own bucket.")
     name: VoiceName | None = Field(None, description="A voice saved with a voice.save job.")
     espeak: str | None = Field(
         None,
@@ -560,12 +559,7 @@ class RecordingInput(_Strict):
 
     base64: str | None = Field(None, max_length=MAX_VOICE_BASE64_CHARS, description="The file itself, base64.")
     url: str | None = Field(None, max_length=2048, description="An http(s) URL of the file.")
-    s3_key: str | None = Field(
-        None,
-        max_length=512,
-        pattern=r"^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*$",
-        description="The key of the file in the worker's own bucket.",
-    )
+    s3_key: S3Key | None = Field(None, description="The key of the file in the worker's own bucket.")
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> RecordingInput:
