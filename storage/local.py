@@ -101,16 +101,17 @@ class LocalStorage:
         return True
 
     def list_keys(self, prefix: str) -> list[str]:
-        folder = self._path(prefix)
-        if not folder.is_dir():
-            return []
-        keys = []
-        # os.walk reads each folder once (a folder replaced meanwhile is listed whole, old or new) and skips
-        # folders that vanish while it walks.
-        for directory, folders, files in os.walk(folder):
-            folders[:] = [name for name in folders if not name.endswith(PRIVATE_SUFFIXES)]
-            base = Path(directory).relative_to(self.root)
-            keys += [str(base / name) for name in files if not name.endswith(PRIVATE_SUFFIXES)]
+        keys: list[str] = []
+        pending = [self._path(prefix)]
+        while pending:
+            directory = pending.pop()
+            for name, is_folder in _read_folder(directory) or ():
+                if name.endswith(PRIVATE_SUFFIXES):
+                    continue
+                if is_folder:
+                    pending.append(directory / name)
+                else:
+                    keys.append(str((directory / name).relative_to(self.root)))
         return sorted(keys)
 
     def delete_keys(self, keys: list[str]) -> None:
@@ -141,6 +142,32 @@ def _rename_into_place(staging: Path, target: Path, replaced: list[Path]) -> Non
             continue
         replaced.append(aside)
     raise OSError(errno.EBUSY, f"other writers kept replacing {target.name}")
+
+
+def _read_folder(directory: Path) -> list[tuple[str, bool]] | None:
+    """The names in `directory` (and whether each is a folder), all of one version of it; None if there is none.
+
+    A folder that `put_folder` replaces is moved aside and then deleted file by file, so a reader that opened it
+    just before the move would list part of a set. The folder read is held open (its inode cannot be reused) and
+    must still be the one at `directory` after the listing: deletion starts only once it is gone from there."""
+    for _ in range(REPLACE_ATTEMPTS):
+        try:
+            handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        try:
+            with os.scandir(handle) as entries:
+                names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+            read = os.fstat(handle)
+            try:
+                current = os.stat(directory)
+            except (FileNotFoundError, NotADirectoryError):  # replaced this instant: read the new one
+                continue
+            if (current.st_dev, current.st_ino) == (read.st_dev, read.st_ino):
+                return names
+        finally:
+            os.close(handle)
+    raise StorageError(f"{directory.name} kept being replaced while it was listed")
 
 
 def _partial(destination: Path) -> Path:

@@ -159,18 +159,20 @@ def test_local_storage_writes_under_its_folder_and_refuses_keys_that_leave_it(tm
         storage.put_file(tmp_path / "in.txt", "../escape.txt", "text/plain", 600)
 
 
-def voice_set(token: str) -> list[SmallObject]:
+def voice_set(token: str, takes: int = 0) -> list[SmallObject]:
+    """A voice record, its clip and `takes` more files (a bigger set takes longer to delete once replaced)."""
     return [
         SmallObject(f"clip-{token}", token.encode() * 100, "application/octet-stream"),
+        *(SmallObject(f"take{take}-{token}", b"take", "application/octet-stream") for take in range(takes)),
         SmallObject("voice.json", f'{{"clip": "clip-{token}"}}'.encode(), "application/json"),
     ]
 
 
 def test_a_local_folder_is_replaced_whole_and_a_reader_never_sees_part_of_a_set(tmp_path):
     storage = LocalStorage(tmp_path / "out")
-    storage.put_folder("voices/a", voice_set("first"))
-    assert storage.list_keys("voices/") == ["voices/a/clip-first", "voices/a/voice.json"]
-    writers, rounds = 4, 25
+    writers, rounds, takes = 4, 25, 20
+    storage.put_folder("voices/a", voice_set("first", takes))
+    assert len(storage.list_keys("voices/")) == 2 + takes
     together = threading.Barrier(writers, timeout=60)
     errors: list[BaseException] = []
 
@@ -178,7 +180,7 @@ def test_a_local_folder_is_replaced_whole_and_a_reader_never_sees_part_of_a_set(
         try:
             for turn in range(rounds):
                 together.wait()
-                storage.put_folder("voices/a", voice_set(f"{writer}x{turn}"))
+                storage.put_folder("voices/a", voice_set(f"{writer}x{turn}", takes))
         except BaseException as error:  # reported below
             errors.append(error)
 
@@ -188,7 +190,8 @@ def test_a_local_folder_is_replaced_whole_and_a_reader_never_sees_part_of_a_set(
     def list_throughout() -> None:
         while not done.is_set():
             keys = storage.list_keys("voices/")
-            if keys and len(keys) != 2:  # none (one folder being replaced by another this instant) or a whole set
+            # none (one folder being replaced by another this instant) or a whole set
+            if keys and len(keys) != 2 + takes:
                 partial_sets.append(keys)
 
     threads = [threading.Thread(target=replace_again_and_again, args=(writer,)) for writer in range(writers)]
@@ -201,7 +204,7 @@ def test_a_local_folder_is_replaced_whole_and_a_reader_never_sees_part_of_a_set(
     reader.join(timeout=60)
 
     assert errors == [] and partial_sets == []
-    clip, record = storage.list_keys("voices/")
+    clip, *_, record = storage.list_keys("voices/")
     assert storage.get_bytes(record) == f'{{"clip": "{clip.rsplit("/", 1)[-1]}"}}'.encode()  # one writer's set
     assert [path.name for path in (tmp_path / "out" / "voices").iterdir()] == ["a"]  # nothing left over
 
