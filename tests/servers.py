@@ -1,4 +1,5 @@
-"""Real servers the tests start on 127.0.0.1 and stop by PID: SeaweedFS (S3) and the worker's local API."""
+"""Servers the tests start on 127.0.0.1: SeaweedFS (S3) and the worker's local API (processes, stopped by PID), and
+stand-ins for RunPod's job queue and the Hugging Face hub that speak their clients' protocols (threads)."""
 
 from __future__ import annotations
 
@@ -330,3 +331,67 @@ def run_worker_on_queue(
         stop(worker)
         queue.close()
     return queue
+
+
+class HubStandIn:
+    """A stand-in for the Hugging Face hub on 127.0.0.1, answering `huggingface_hub`'s own download protocol: a
+    HEAD on `/<repo>/resolve/<revision>/<file>` for the commit, ETag and size, then a GET for the bytes; a file the
+    repository lacks is a 404 that the client raises as EntryNotFoundError. Point HF_ENDPOINT at `url`."""
+
+    COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+    def __init__(self, files: Mapping[tuple[str, str], Path]) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.files = dict(files)
+        self.requests: list[tuple[str, str, str]] = []  # (method, repository, file)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _hub_handler(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _hub_handler(hub: HubStandIn):  # type: ignore[no-untyped-def]
+    import hashlib
+    from http.server import BaseHTTPRequestHandler
+    from urllib.parse import unquote, urlsplit
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:  # noqa: N802 (http.server's naming)
+            self._answer(with_body=False)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._answer(with_body=True)
+
+        def _answer(self, with_body: bool) -> None:
+            repo, _, rest = unquote(urlsplit(self.path).path).lstrip("/").partition("/resolve/")
+            name = rest.partition("/")[2]  # after the revision
+            hub.requests.append((self.command, repo, name))
+            path = hub.files.get((repo, name))
+            if path is None:
+                self.send_response(404)
+                self.send_header("X-Error-Code", "EntryNotFound")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("X-Repo-Commit", hub.COMMIT)
+            self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if with_body:
+                self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+            pass
+
+    return Handler

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+from tests.servers import ROOT, HubStandIn, free_port
 from worker.settings import Settings
 from worker.startup import load_models, missing_models
 from worker.weights import Download, ModelSource, WeightsMissing, ensure_weights
@@ -17,8 +21,8 @@ pytestmark = pytest.mark.slow
 SOURCE = ModelSource.from_env({})
 
 
-def hub_from(tiny_volume: Path):  # type: ignore[no-untyped-def]
-    """A stand-in hub serving the tiny models' files under the real repositories' names."""
+def hub_files(tiny_volume: Path) -> dict[tuple[str, str], Path]:
+    """The tiny models' files under the real repositories' names: (repository, file in it) → file."""
     models = tiny_volume / "f5tts-worker" / "models"
     files = {
         (SOURCE.f5_repo, SOURCE.f5_checkpoint): models / "f5" / "F5TTS_v1_Base" / "model.safetensors",
@@ -30,6 +34,12 @@ def hub_from(tiny_volume: Path):  # type: ignore[no-untyped-def]
         files[(SOURCE.align_repos["en"], path.name)] = path
     for path in (models / "asr" / "large-v3-turbo").iterdir():
         files[(str(SOURCE.asr_repo), path.name)] = path
+    return files
+
+
+def hub_from(tiny_volume: Path):  # type: ignore[no-untyped-def]
+    """A stand-in hub's download function serving `hub_files`."""
+    files = hub_files(tiny_volume)
     requests: list[tuple[str, str]] = []
 
     def download(repo: str, name: str, destination: Path) -> None:
@@ -160,3 +170,60 @@ def test_two_workers_fetching_at_once_never_remove_the_folders_the_first_one_pub
         path.name for path in settings.layout.models_dir.rglob("*") if path.name.startswith((".tmp-", ".trash-"))
     ]
     assert leftovers == []
+
+
+def fetch_weights(volume: Path, hub_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m worker.weights`, the bootstrap's step, with the hub at `hub_url`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "WORKER_", "RUNPOD_"))}
+    env.update(WORKER_VOLUME=str(volume), WORKER_DEVICE="cpu", HF_ENDPOINT=hub_url, HF_HOME=str(tmp_path / "hf-home"))
+    return subprocess.run(
+        [sys.executable, "-m", "worker.weights"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_bootstrap_step_fetches_every_model_through_the_hub_client_and_publishes_it(tiny_volume, tmp_path):
+    """The real huggingface_hub client against a hub on loopback (`tests.servers.HubStandIn`)."""
+    files = hub_files(tiny_volume)
+    del files[(str(SOURCE.asr_repo), "preprocessor_config.json")]  # optional: older Whisper conversions have none
+    hub = HubStandIn(files)
+    try:
+        finished = fetch_weights(tmp_path / "volume", hub.url, tmp_path)
+    finally:
+        hub.close()
+    assert finished.returncode == 0, finished.stderr
+    settings = settings_for(tmp_path / "volume")
+    assert missing_models(settings) == []
+    layout = settings.layout
+    saved_as = {"F5TTS_v1_Base/model_1250000.safetensors": "model.safetensors", "F5TTS_v1_Base/vocab.txt": "vocab.txt"}
+    folders = {
+        SOURCE.f5_repo: layout.f5_dir("F5TTS_v1_Base"),
+        SOURCE.vocos_repo: layout.vocos_dir,
+        SOURCE.align_repos["en"]: layout.align_dir("en"),
+        str(SOURCE.asr_repo): layout.asr_dir("large-v3-turbo"),
+    }
+    for (repo, name), source in files.items():
+        assert (folders[repo] / saved_as.get(name, name)).read_bytes() == source.read_bytes(), (repo, name)
+    published = sorted(path.relative_to(layout.models_dir) for path in layout.models_dir.rglob("*") if path.is_file())
+    assert len(published) == len(files) + 1, published  # each file once, and the marker; no cache left behind
+    assert ("HEAD", str(SOURCE.asr_repo), "preprocessor_config.json") in hub.requests  # asked for, a 404, skipped
+    assert ("HEAD", SOURCE.align_repos["en"], "pytorch_model.bin") not in hub.requests  # the first weights found
+
+
+def test_a_hub_that_lacks_a_file_or_does_not_answer_is_named_and_nothing_is_published(tiny_volume, tmp_path):
+    files = hub_files(tiny_volume)
+    del files[(SOURCE.f5_repo, SOURCE.f5_vocab)]
+    hub = HubStandIn(files)
+    try:
+        lacking = fetch_weights(tmp_path / "lacking", hub.url, tmp_path)
+    finally:
+        hub.close()
+    assert lacking.returncode == 4
+    assert f"{SOURCE.f5_repo} has none of {SOURCE.f5_vocab}" in lacking.stderr, lacking.stderr
+
+    silent = fetch_weights(tmp_path / "silent", f"http://127.0.0.1:{free_port()}", tmp_path)
+    assert silent.returncode == 4
+    assert "did not answer for SWivid/F5-TTS/F5TTS_v1_Base/model_1250000.safetensors" in silent.stderr, silent.stderr
+    assert "has none of" not in silent.stderr
+    for volume in ("lacking", "silent"):
+        models = settings_for(tmp_path / volume).layout.models_dir
+        assert [path for path in models.rglob("*") if path.is_file()] == []

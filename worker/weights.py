@@ -122,7 +122,7 @@ def ensure_weights(settings: Settings, source: ModelSource, download: Download, 
         raise WeightsMissing(
             f"model files are missing and HF_HUB_OFFLINE is set, so they cannot be fetched:\n  {listed}\n"
             "Unset HF_HUB_OFFLINE on a machine that reaches huggingface.co, or copy the files into place "
-            "(README: volume layout)."
+            "(README: pre-seeding the weights)."
         )
     ckpt_name = "model" + Path(source.f5_checkpoint).suffix
     plan: list[tuple[Path, list[RepoFile]]] = [
@@ -222,15 +222,23 @@ def _move_incomplete_aside(folder: Path, complete: Callable[[Path], bool]) -> No
 
 def hub_download(repo: str, name_in_repo: str, destination: Path) -> None:
     """Download one file from the Hugging Face hub to `destination`."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
+    cache = destination.parent / ".hf-cache"
     try:
-        cached = hf_hub_download(repo_id=repo, filename=name_in_repo, cache_dir=str(destination.parent / ".hf-cache"))
+        cached = hf_hub_download(repo_id=repo, filename=name_in_repo, cache_dir=str(cache))
+    except LocalEntryNotFoundError:  # a subclass of the one below, raised when the hub did not answer at all
+        raise ConnectionError(
+            f"the hub at {constants.ENDPOINT} did not answer for {repo}/{name_in_repo}: check the worker's network, "
+            "or copy the files into place (README: pre-seeding the weights)"
+        ) from None
     except EntryNotFoundError:
         raise FileNotFoundError(f"{repo} has no {name_in_repo}") from None
-    shutil.copyfile(cached, destination)
-    shutil.rmtree(destination.parent / ".hf-cache", ignore_errors=True)
+    # The cache's snapshot entry links to the downloaded blob on the same disk: move it rather than copy it, which
+    # would write every checkpoint to the volume twice.
+    Path(cached).resolve().replace(destination)
+    shutil.rmtree(cache, ignore_errors=True)
 
 
 def main() -> int:
