@@ -54,13 +54,16 @@ class AudioProbe:
     sample_rate_hz: int
     channels: int
     codec: str
+    container: str = ""  # as ffprobe names it: "wav", "ogg", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", ...
+    has_picture: bool = False  # a video stream beside the audio (cover art aside)
 
 
 def probe(path: Path) -> AudioProbe:
     """Read the first audio stream's header. Raises UnreadableAudio if there is no decodable audio stream."""
     command = [
-        "ffprobe", "-v", "error", *UNTRUSTED_INPUT, "-select_streams", "a:0",
-        "-show_entries", "stream=codec_name,sample_rate,channels,duration:format=duration",
+        "ffprobe", "-v", "error", *UNTRUSTED_INPUT,
+        "-show_entries", "stream=codec_type,codec_name,sample_rate,channels,duration:stream_disposition=attached_pic"
+        ":format=duration,format_name",
         "-of", "json", str(path),
     ]  # fmt: skip
     completed = _read(command, "probed")
@@ -68,19 +71,40 @@ def probe(path: Path) -> AudioProbe:
         raise UnreadableAudio(f"is not in an audio container the worker reads ({CLIP_CONTAINERS})")
     info = json.loads(completed.stdout or b"{}") if completed.returncode == 0 else {}
     streams = info.get("streams") or []
-    if not streams:
+    audio = [stream for stream in streams if stream.get("codec_type") == "audio"]
+    if not audio:
         raise UnreadableAudio(f"is not audio that ffmpeg can read ({CLIP_CONTAINERS})")
-    stream = streams[0]
-    duration = stream.get("duration") or info.get("format", {}).get("duration")
+    stream, container = audio[0], info.get("format", {})
+    pictures = [
+        other
+        for other in streams
+        if other.get("codec_type") == "video" and not other.get("disposition", {}).get("attached_pic")
+    ]
+    duration = stream.get("duration") or container.get("duration")
     try:
         return AudioProbe(
             duration_s=float(duration),
             sample_rate_hz=int(stream["sample_rate"]),
             channels=int(stream["channels"]),
             codec=str(stream.get("codec_name", "")),
+            container=str(container.get("format_name", "")),
+            has_picture=bool(pictures),
         )
     except (KeyError, TypeError, ValueError):
         raise UnreadableAudio("has no readable duration or sample rate") from None
+
+
+def copy_audio(source: Path, destination: Path, muxer: str, codec: str = "copy") -> None:
+    """The first audio stream of `source`, alone, into `destination` in the `muxer` container: copied as it is,
+    or encoded with `codec`. Raises UnreadableAudio if ffmpeg cannot (a codec that container does not hold)."""
+    command = [
+        "ffmpeg", "-nostdin", "-v", "error", "-y", *UNTRUSTED_INPUT, "-i", str(source),
+        "-map", "0:a:0", "-c:a", codec, "-f", muxer, str(destination),
+    ]  # fmt: skip
+    completed = _read(command, "copied out")
+    if completed.returncode != 0:
+        destination.unlink(missing_ok=True)
+        raise UnreadableAudio(f"could not be written as {muxer}: {_what_ffmpeg_said(completed.stderr)}")
 
 
 def decode_mono(path: Path, sample_rate_hz: int, max_duration_s: float) -> np.ndarray:

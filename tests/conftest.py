@@ -150,3 +150,12 @@ def media_streams(path: Path) -> list[dict[str, Any]]:
         capture_output=True, check=True,
     )  # fmt: skip
     return list(json.loads(completed.stdout)["streams"])
+
+
+def audio_packets(path: Path) -> str:
+    """A hash of the first audio stream's packets as they are stored: equal only if copied unchanged."""
+    completed = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "streamhash", "-"],
+        capture_output=True, check=True, text=True,
+    )  # fmt: skip
+    return completed.stdout.split("=", 1)[1].strip()

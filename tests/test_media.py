@@ -18,7 +18,7 @@ import requests
 from common import ffmpeg
 from common.errors import InvalidInput
 from storage.local import LocalStorage
-from tests.conftest import media_streams, offline_pipeline_in, s3_env, worker_env
+from tests.conftest import audio_packets, media_streams, offline_pipeline_in, s3_env, worker_env
 from tests.servers import LocalApi, start_local_api
 from tts import SynthesisOptions
 from worker.contract import parse_job
@@ -83,6 +83,26 @@ def test_an_align_job_recovers_the_word_times_of_the_recording(offline_pipeline,
     # The recording is stored back as it was sent, and every subtitle file is written.
     assert local(result["audio"]["url"]).read_bytes() == path.read_bytes() and result["audio"]["format"] == "wav"
     assert set(result["subtitles"]) == {"ass", "srt", "vtt", "json"}
+
+
+def test_an_align_job_on_a_video_returns_the_audio_stream_alone_as_it_was_recorded(
+    offline_pipeline, recording, tmp_path
+):
+    path, truth = recording
+    video = tmp_path / "talk.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "lavfi", "-i", "color=c=navy:size=320x240:rate=25",
+         "-c:v", "libx264", "-c:a", "aac", "-shortest", str(video)],
+        check=True,
+    )  # fmt: skip
+    job = parse_job({"action": "align", "audio": {"base64": clip_of(video)}, "text": " ".join(SENTENCES)})
+    result = offline_pipeline.handle(job, "align-video", no_progress)
+
+    stored = local(result["audio"]["url"])
+    assert result["audio"]["format"] == "m4a" and stored.suffix == ".m4a"
+    assert [stream["codec_type"] for stream in media_streams(stored)] == ["audio"]
+    assert audio_packets(stored) == audio_packets(video)
+    assert len(result["words"]) == len(truth)
 
 
 def test_an_align_job_whose_text_has_sentences_the_audio_lacks_succeeds_and_says_which(tmp_path):

@@ -3,10 +3,13 @@ with longer limits, its header probed before a byte is decoded.
 
     fetch_recording(source, work_dir, url_policy, bucket) → the file, as sent
     decode_recording(path, rate_hz) → Recording: mono float32 at the aligner's rate, and what the file is
+    store_as_sent(recording, work_dir) → the file for the result: as sent, or its audio stream alone
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +32,18 @@ class Recording:
     path: Path  # the file as the caller sent it
     samples: np.ndarray  # mono float32
     sample_rate_hz: int
-    codec: str  # of its audio stream, as ffprobe names it (pcm_s16le, mp3, aac, opus, ...)
+    header: ffmpeg.AudioProbe  # what the file is: its container, first audio stream, and whether it holds a picture
 
     @property
     def duration_s(self) -> float:
         return len(self.samples) / self.sample_rate_hz
+
+
+@dataclass(frozen=True)
+class StoredRecording:
+    path: Path
+    extension: str  # also the result's `format`
+    content_type: str
 
 
 def fetch_recording(
@@ -59,16 +69,61 @@ def decode_recording(path: Path, sample_rate_hz: int, field: str = "audio") -> R
         raise VoiceError(f"{field}: the recording holds less than {MIN_RECORDING_S} s of audio")
     if not np.isfinite(samples).all():
         raise VoiceError(f"{field}: the recording could not be decoded to audio samples")
-    return Recording(path, samples, sample_rate_hz, header.codec)
+    return Recording(path, samples, sample_rate_hz, header)
 
 
-# The file the caller sent, stored back as it is: a name and content type by its audio codec.
-PASSTHROUGH = {"mp3": ("mp3", "audio/mpeg"), "flac": ("flac", "audio/flac"), "vorbis": ("ogg", "audio/ogg"),
-               "opus": ("ogg", "audio/ogg"), "aac": ("m4a", "audio/mp4"), "alac": ("m4a", "audio/mp4")}  # fmt: skip
+# Files stored back exactly as sent: audio alone (cover art aside) in a container players know by its extension.
+AS_SENT = {"wav": ("wav", "audio/wav"), "mp3": ("mp3", "audio/mpeg"), "flac": ("flac", "audio/flac"),
+           "ogg": ("ogg", "audio/ogg")}  # fmt: skip
+MP4_FAMILY, MATROSKA_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
+# From anything else (a video, a .mkv, a .mov of PCM) the audio stream is copied out, unchanged, into the container
+# its codec plays in: codec → (ffmpeg muxer, extension, content type). Other codecs are encoded as FLAC, losslessly.
+WAV_PCM = ("pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le")
+COPIED_INTO = {"aac": ("mp4", "m4a", "audio/mp4"), "alac": ("mp4", "m4a", "audio/mp4"),
+               "mp3": ("mp3", "mp3", "audio/mpeg"), "opus": ("ogg", "ogg", "audio/ogg"),
+               "vorbis": ("ogg", "ogg", "audio/ogg"), "flac": ("flac", "flac", "audio/flac"),
+               **dict.fromkeys(WAV_PCM, ("wav", "wav", "audio/wav"))}  # fmt: skip
+ENCODED_AS = ("flac", "flac", "audio/flac")
 
 
-def passthrough_type(codec: str) -> tuple[str, str]:
-    """The extension and content type to store a recording under, as it was sent."""
-    if codec.startswith("pcm_"):
-        return "wav", "audio/wav"
-    return PASSTHROUGH.get(codec, ("bin", "application/octet-stream"))
+def store_as_sent(recording: Recording, work_dir: Path) -> StoredRecording:
+    """The recording for a result that did not ask for `audio_output`: the file as sent where it is audio a player
+    opens by its name, else its audio stream alone, copied out (or encoded losslessly where no container fits)."""
+    header = recording.header
+    kept = None if header.has_picture else _as_sent_type(recording)
+    if kept is not None:
+        extension, content_type = kept
+        path = work_dir / f"recording.{extension}"  # the same bytes under a name with their extension
+        try:
+            os.link(recording.path, path)
+        except OSError:  # a filesystem without hard links
+            shutil.copyfile(recording.path, path)
+        return StoredRecording(path, extension, content_type)
+    if header.codec in COPIED_INTO:
+        muxer, extension, content_type = COPIED_INTO[header.codec]
+        path = work_dir / f"recording.{extension}"
+        try:
+            ffmpeg.copy_audio(recording.path, path, muxer)
+            return StoredRecording(path, extension, content_type)
+        except ffmpeg.UnreadableAudio:  # a stream that container does not take as it is: encoded below
+            pass
+    muxer, extension, content_type = ENCODED_AS
+    path = work_dir / f"recording.{extension}"
+    try:
+        ffmpeg.copy_audio(recording.path, path, muxer, codec="flac")
+    except ffmpeg.UnreadableAudio as error:
+        raise VoiceError(f"audio: the recording {error}") from None
+    return StoredRecording(path, extension, content_type)
+
+
+def _as_sent_type(recording: Recording) -> tuple[str, str] | None:
+    header = recording.header
+    if header.container in AS_SENT:
+        return AS_SENT[header.container]
+    if header.container == MP4_FAMILY and header.codec in ("aac", "alac"):
+        return "m4a", "audio/mp4"
+    if header.container == MATROSKA_FAMILY and header.codec in ("opus", "vorbis"):
+        with recording.path.open("rb") as file:
+            if b"webm" in file.read(64):  # the EBML header's DocType: webm, not matroska (.mkv)
+                return "webm", "audio/webm"
+    return None

@@ -716,7 +716,9 @@ class StoredFile(_Strict):
 
 
 class AudioResult(StoredFile):
-    format: str = Field(..., description="wav, mp3, flac, ogg or opus; a recording stored as sent keeps its own.")
+    format: str = Field(
+        ..., description="wav, mp3, flac, ogg or opus; a recording stored as sent: also m4a or webm (its extension)."
+    )
     sample_rate_hz: int = Field(..., description="Sample rate of the file as written.")
     duration_s: float = Field(..., description="Length of the speech.")
     bytes: int = Field(..., description="Size of the file.")

@@ -12,8 +12,6 @@ or re-encoded when `audio_output` asks), a video when `output.video` asks, stora
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +30,7 @@ from tts.normalize import MAX_WORD_BYTES, as_written, normalize
 from video import VideoFiles, VideoSpec, render_video
 from voice import VoiceSource
 from voice.fetch import FetchFailed, FetchRefused, fetch_to_file
-from voice.recording import Recording, decode_recording, fetch_recording, passthrough_type
+from voice.recording import Recording, decode_recording, fetch_recording, store_as_sent
 from worker.contract import (
     AlignJob,
     AlignmentSummary,
@@ -227,13 +225,8 @@ def _output_audio(
     """The recording for the result: as sent, or re-encoded as `audio_output` asks. (path, content type, format,
     sample rate)"""
     if job.audio_output is None:
-        extension, content_type = passthrough_type(recording.codec)
-        kept = work / f"recording.{extension}"  # the same bytes under a name with their extension
-        try:
-            os.link(recording.path, kept)
-        except OSError:  # a filesystem without hard links
-            shutil.copyfile(recording.path, kept)
-        return kept, content_type, extension, ffmpeg.probe(kept).sample_rate_hz
+        stored = store_as_sent(recording, work)
+        return stored.path, stored.content_type, stored.extension, ffmpeg.probe(stored.path).sample_rate_hz
     asked = job.audio_output
     try:
         rate = asked.sample_rate_hz or ffmpeg.probe(recording.path).sample_rate_hz
