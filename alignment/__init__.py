@@ -10,6 +10,7 @@ model can also listen without the text (`recognize`) lets a caller's own recordi
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, cast
@@ -27,11 +28,16 @@ __all__ = [
     "TextSpan",
     "alignment_warnings",
     "fill_missing_times",
+    "is_unspoken",
     "retime_flagged",
     "spans_to_align",
 ]
 
 
+# Punctuation that stands alone between words ("there — and", "wait ... what", a spaced quotation mark) is not
+# spoken: a "word" made only of these has nothing for an aligner to place.
+UNSPOKEN_CATEGORIES = frozenset({"Pd", "Ps", "Pe", "Pi", "Pf"})  # dashes, brackets, opening and closing quotes
+UNSPOKEN_MARKS = frozenset(".,;:!?…'\"·¡¿、。，！？；：")
 # The longest span an aligner takes: its model and its CTC path grow with the span (frames × characters), so an
 # engine's chunks stay under it (F5-TTS's window is 87 s; eSpeak NG cuts its speech at words).
 MAX_SPAN_S = 90.0
@@ -108,13 +114,19 @@ def spans_to_align(spans: Sequence[TextSpan], rate_hz: int) -> Iterator[tuple[Te
             yield span, words, slice(int(span.start_s * rate_hz), int(span.end_s * rate_hz))
 
 
+def is_unspoken(word: str) -> bool:
+    """Whether `word` is punctuation alone, which no voice speaks (`—`, `...`, `"`)."""
+    return all(char in UNSPOKEN_MARKS or unicodedata.category(char) in UNSPOKEN_CATEGORIES for char in word)
+
+
 def fill_missing_times(
     words: Sequence[str], starts: Sequence[float | None], ends: Sequence[float | None], span: TextSpan
 ) -> list[tuple[float, float, bool]]:
     """Give every word a (start, end, interpolated) inside `span`, keeping times ordered.
 
     Known times are kept (clamped into the span and made monotonic); runs of unknown words share the gap
-    between their known neighbours evenly.
+    between their known neighbours evenly, and are flagged unless they are punctuation alone (`is_unspoken`):
+    there was nothing to place.
     """
     count = len(words)
     known = [s is not None and e is not None for s, e in zip(starts, ends, strict=True)]
@@ -136,7 +148,7 @@ def fill_missing_times(
         gap_end = min(max(next_start, cursor), span.end_s)
         step = (gap_end - cursor) / (run_end - index)
         for k in range(run_end - index):
-            result.append((cursor + k * step, cursor + (k + 1) * step, True))
+            result.append((cursor + k * step, cursor + (k + 1) * step, not is_unspoken(words[index + k])))
         cursor = gap_end
         index = run_end
     return result

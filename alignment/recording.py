@@ -378,15 +378,13 @@ def _in_runs(pairs: list[tuple[int, int]], length: int) -> list[tuple[int, int]]
 
 
 def _filled(words: list[str], found: list[AlignedWord | None], duration_s: float) -> list[AlignedWord]:
-    """Every word: as found, or timed between its neighbours and flagged."""
+    """Every word: as found, or timed between its neighbours (and flagged, unless it is punctuation alone)."""
     whole = TextSpan("", 0.0, duration_s)
     starts = [None if word is None else word.start_s for word in found]
     ends = [None if word is None else word.end_s for word in found]
     times = fill_missing_times(words, starts, ends, whole)
     return [
-        AlignedWord(text, start, end, None, True)
-        if flagged or placed is None
-        else replace(placed, start_s=start, end_s=end)
+        AlignedWord(text, start, end, None, flagged) if placed is None else replace(placed, start_s=start, end_s=end)
         for text, placed, (start, end, flagged) in zip(words, found, times, strict=True)
     ]
 

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from alignment import AlignedChar, AlignedWord, HeardWord, TextSpan, fill_missing_times, spans_to_align
+from alignment import (
+    AlignedChar,
+    AlignedWord,
+    HeardWord,
+    TextSpan,
+    fill_missing_times,
+    is_unspoken,
+    spans_to_align,
+)
 from alignment.ctc import TokenSpan, forced_align, greedy_path
 
 log = logging.getLogger(__name__)
@@ -119,13 +127,16 @@ def prepare_tokens(
     delimiter), and whether any character is unknown to the model.
 
     Mirrors WhisperX: lower case; the space between words becomes the delimiter if the model has one; any other
-    character the model lacks is kept and later matched by a wildcard.
+    character the model lacks is kept and later matched by a wildcard. Unlike WhisperX, a word of punctuation alone
+    (`alignment.is_unspoken`: a spaced dash) gets no token: a wildcard would take a frame of a spoken neighbour.
     """
     model_chars: list[str] = []
     original: list[str] = []
     owners: list[int | None] = []
     for index, word in enumerate(words):
-        if index and delimit_words and WORD_DELIMITER in vocabulary:
+        if is_unspoken(word):
+            continue
+        if model_chars and delimit_words and WORD_DELIMITER in vocabulary:
             model_chars.append(WORD_DELIMITER)
             original.append(" ")
             owners.append(None)
@@ -152,7 +163,10 @@ def _align_words(
         emission = np.concatenate([emission, others.max(axis=1, keepdims=True)], axis=1)
     wildcard = emission.shape[1] - 1
     tokens = [vocabulary.get(char, wildcard) for char in chars]
-    path = forced_align(emission, tokens, blank_id) if len(tokens) <= emission.shape[0] else None
+    if not tokens:  # punctuation alone: nothing to place
+        path: list[TokenSpan] | None = []
+    else:
+        path = forced_align(emission, tokens, blank_id) if len(tokens) <= emission.shape[0] else None
     if path is None:
         log.warning("a chunk's text does not fit its audio; its %d words are interpolated", len(words))
     seconds_per_frame = (span.end_s - span.start_s) / emission.shape[0]
@@ -168,7 +182,7 @@ def _align_words(
 
     result = []
     for word, pieces, (start_s, end_s, interpolated) in zip(words, by_word, times, strict=True):
-        score = None if interpolated else float(np.mean([piece.score for _, piece in pieces]))
+        score = float(np.mean([piece.score for _, piece in pieces])) if pieces else None
         char_times = None
         if characters and not interpolated:
             char_times = tuple(

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alignment import TextSpan
+from alignment import TextSpan, fill_missing_times, is_unspoken
 from alignment.ctc import forced_align
 from alignment.wav2vec2 import _align_words, prepare_tokens
 
@@ -51,8 +51,13 @@ def assert_within_a_frame(words: list[str], emission: np.ndarray, truth: list[tu
     span = TextSpan(" ".join(words), 0.0, emission.shape[0] * FRAME_S)
     aligned = _align_words(words, emission, VOCABULARY, span, characters=False)
     assert [word.text for word in aligned] == words
+    previous_end = 0.0
     for word, (start, end) in zip(aligned, truth, strict=True):
         assert not word.interpolated
+        assert word.start_s >= previous_end - 1e-6, word
+        previous_end = word.end_s
+        if start < 0:  # punctuation alone ("'"): nothing in the audio, timed between its neighbours
+            continue
         assert abs(word.start_s - start * FRAME_S) <= FRAME_S + 1e-6, (word, start)
         assert abs(word.end_s - end * FRAME_S) <= FRAME_S + 1e-6, (word, end)
 
@@ -205,3 +210,20 @@ def test_languages_without_spaces_are_aligned_character_by_character():
     assert word.chars is not None
     starts = [round(char.start_s / FRAME_S) for char in word.chars]
     assert starts == [5, 8, 11, 14]  # each character on its own frame, three frames apart
+
+
+@pytest.mark.parametrize("word", ["—", "-", "...", "…", '"', "“", "»", "(", ")", "。", "、", "!?"])
+def test_punctuation_alone_is_unspoken(word):
+    assert is_unspoken(word)
+
+
+@pytest.mark.parametrize("word", ["a", "10", "%", "&", "/", "—a", "it's", "字"])
+def test_anything_a_voice_may_say_is_spoken(word):
+    assert not is_unspoken(word)
+
+
+def test_an_unplaced_mark_is_timed_between_its_neighbours_but_only_an_unplaced_word_is_flagged():
+    span = TextSpan("", 0.0, 2.0)
+    for middle, flagged in (("—", False), ("word", True)):
+        times = fill_missing_times(["one", middle, "two"], [0.1, None, 1.0], [0.5, None, 1.4], span)
+        assert times == [(0.1, 0.5, False), (0.5, 1.0, flagged), (1.0, 1.4, False)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alignment import AlignedWord, TextSpan, retime_flagged
+from alignment import AlignedWord, TextSpan, is_unspoken, retime_flagged
 from storage.local import LocalStorage
 from tests.invariants import check_result
 from tts import SynthesisOptions
@@ -149,3 +149,22 @@ def test_without_an_aligner_for_the_language_the_shared_words_stay_flagged(espea
         result = check_result(pipeline.handle(espeak_job(text, language=language), language, lambda _: None), text)
         assert result.models.aligner == "engine"
         assert result.alignment.interpolated_words >= 2
+
+
+PUNCTUATED = 'Hello there — and more. Wait ... what? He said " yes " loudly.'
+
+
+@pytest.mark.slow
+def test_punctuation_standing_alone_is_timed_between_its_neighbours_and_never_flagged(loaded_models, tmp_path: Path):
+    """A spaced dash, ellipsis or quotation mark is a "word" that nothing speaks: no aligner can place it, and no
+    warning should say so."""
+    full = Pipeline(loaded_models.engines, loaded_models.aligners, LocalStorage(tmp_path / "full"), work_dir=tmp_path)
+    offline_aligners = {"pocketsphinx": loaded_models.aligners["pocketsphinx"]}
+    offline = Pipeline(loaded_models.engines, offline_aligners, LocalStorage(tmp_path / "offline"), work_dir=tmp_path)
+    for pipeline in (full, offline):
+        result = check_result(pipeline.handle(espeak_job(PUNCTUATED), "marks", lambda _: None), PUNCTUATED)
+        assert result.alignment.interpolated_words == 0 and result.warnings == []
+        words = result.words
+        for before, mark, after in zip(words, words[1:], words[2:], strict=False):
+            if is_unspoken(mark.text):
+                assert before.end_s - 1e-6 <= mark.start_s <= mark.end_s <= after.start_s + 1e-6, (before, mark, after)

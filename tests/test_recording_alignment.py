@@ -100,6 +100,24 @@ def test_a_clean_recording_gets_every_word_within_one_frame_of_the_oracle():
     assert model.calls <= len(audio) / RATE_HZ / 30 + 1 + 2 * 2 * (len(audio) / RATE_HZ / 10) + 5 * len(sentences)
 
 
+def test_punctuation_standing_alone_in_the_transcript_is_placed_between_its_neighbours_without_a_warning():
+    sentences = random_sentences(30, seed=11)
+    audio, emission, words, truth = synthetic_recording(sentences, [BOTH] * len(sentences), seed=11)
+    marked: list[str] = []
+    marked_truth: list[float | None] = []
+    for index, (word, true_s) in enumerate(zip(words, truth, strict=True)):
+        marked.append(word)
+        marked_truth.append(true_s)
+        if index % 7 == 3:  # "word — word", "word ... word", "word " word": nothing in the audio for the mark
+            marked.append(["—", "...", '"'][index % 3])
+            marked_truth.append(None)
+    aligner, _ = oracle_aligner(audio, emission)
+    result = align_recording(audio, RATE_HZ, marked, aligner, "en")
+    check_shape(result, marked, len(audio) / RATE_HZ)
+    assert within_one_frame(errors_of(result, marked_truth)) >= 0.99
+    assert result.warnings == [] and not any(word.interpolated for word in result.words)
+
+
 def test_sentences_missing_from_the_audio_are_flagged_and_named_and_the_rest_stay_within_one_frame():
     sentences = random_sentences(40, seed=2)
     where = [TEXT_ONLY if index in (5, 17, 18, 31) else BOTH for index in range(len(sentences))]

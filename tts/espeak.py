@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from alignment import AlignedWord, TextSpan, fill_missing_times
+from alignment import AlignedWord, TextSpan, fill_missing_times, is_unspoken
 from tts import ChunkSpan, Speech, SynthesisOptions
 from voice import ReferenceVoice
 
@@ -194,7 +194,7 @@ def word_times(text: str, events: list[tuple[int, int]], pcm: np.ndarray, rate_h
             share = (start + (end - start) * float(edges[position]), start + (end - start) * float(edges[position + 1]))
             times[member] = (*share, member != index)
     for index in range(known[0] if known else 0):  # words before the first event: squeezed at the start
-        times[index] = (0.0, 0.0, True)
+        times[index] = (0.0, 0.0, not is_unspoken(words[index]))
     return [
         AlignedWord(word, start, end, None, flagged)  # eSpeak's events are exact: there is no confidence to give
         for word, (start, end, flagged) in zip(words, times, strict=True)
