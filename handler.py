@@ -1,7 +1,8 @@
 """RunPod entry point: load everything once, then serve jobs.
 
     python handler.py                                  serve RunPod's queue (on an endpoint)
-    python handler.py --test_input '{"input": {...}}'  run one job locally and print the result
+    python handler.py --test_input '{"input": {...}}'  run one job locally; the whole result goes to
+                                                       <outputs>/results/<job id>.json
     python handler.py --rp_serve_api --rp_api_host 127.0.0.1 --rp_api_port 8000
                                                        a local copy of RunPod's /run, /runsync, /status API
 
@@ -16,7 +17,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("worker")
@@ -79,10 +81,65 @@ def progress_reporter(job: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return report
 
 
+LOCAL_TEST_ID = "local_test"  # the id RunPod's local mode gives every job that names none
+
+
+def local_one_shot(argv: list[str], env: Mapping[str, str]) -> bool:
+    """Whether RunPod's SDK will run one job here and exit (`--test_input`, or `test_input.json` off an endpoint)."""
+    if "--rp_serve_api" in argv or env.get("RUNPOD_REALTIME_PORT"):
+        return False
+    return any(arg.startswith("--test_input") for arg in argv) or not env.get("RUNPOD_WEBHOOK_GET_JOB")
+
+
+def local_job_problem(argv: list[str]) -> str | None:
+    """What is wrong with the one job given locally, said before the models load; None if it is JSON."""
+    import json
+
+    given = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--test_input"), None)
+    given = next((arg.split("=", 1)[1] for arg in argv if arg.startswith("--test_input=")), given)
+    source, text = "--test_input", given
+    if given is None:
+        source = "test_input.json"
+        try:
+            with open(source, encoding="utf-8") as file:
+                text = file.read()
+        except FileNotFoundError:
+            return None  # RunPod's SDK says so
+    try:
+        json.loads(text or "")
+    except ValueError as error:
+        return f'{source} is not valid JSON ({error}); a job reads {{"input": {{"text": "..."}}}}'
+    return None
+
+
+def save_local_results(
+    handle: Callable[[dict[str, Any]], dict[str, Any]], results_dir: Path
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """RunPod's local mode, made usable: each run gets its own job id (the SDK names every job local_test, so runs
+    would write into one folder, old files beside new), and the whole result is saved as JSON (the SDK prints it as
+    a Python literal cut to 4,096 characters)."""
+    import json
+    import re
+
+    def handle_locally(job: dict[str, Any]) -> dict[str, Any]:
+        if job.get("id") == LOCAL_TEST_ID:
+            job = {**job, "id": time.strftime("local-%Y%m%d-%H%M%S-", time.gmtime()) + os.urandom(2).hex()}
+        result = handle(job)
+        path = results_dir / f"{re.sub(r'[^A-Za-z0-9_-]', '_', str(job['id']))}.json"  # an id of the caller's
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            log.info("job %s: the whole result is in %s", job["id"], path)
+        except OSError as error:
+            log.warning("job %s: the result could not be saved to %s (%s)", job["id"], path, error.strerror)
+        return result
+
+    return handle_locally
+
+
 def keep_env_user_file_fresh(path: str, interval_s: float = 60.0) -> None:
     """Tell the bootstrap's housekeeping that this worker still uses its environment (see bootstrap/housekeeping)."""
     import threading
-    from pathlib import Path
 
     def touch() -> None:
         while True:
@@ -102,6 +159,11 @@ def main() -> int:
     from worker.logs import configure_logging, install_redaction
     from worker.settings import Settings, runpod_volume_mounted
 
+    one_shot = local_one_shot(sys.argv, os.environ)
+    problem = local_job_problem(sys.argv) if one_shot else None
+    if problem is not None:
+        print(f"worker: {problem}", file=sys.stderr)
+        return 1
     if os.environ.get("WORKER_ENV_USER_FILE"):
         keep_env_user_file_fresh(os.environ["WORKER_ENV_USER_FILE"])
     try:
@@ -129,9 +191,12 @@ def main() -> int:
 
     import runpod
 
+    handle = make_handler(pipeline)
+    if one_shot:
+        handle = save_local_results(handle, settings.output_dir / "results")
     runpod.serverless.start(
         {
-            "handler": run_concurrently(make_handler(pipeline), jobs_at_once),
+            "handler": run_concurrently(handle, jobs_at_once),
             "concurrency_modifier": lambda _current: jobs_at_once,
         }
     )

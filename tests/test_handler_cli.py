@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import base64
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,10 +30,12 @@ def run_handler(job: dict, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
-def job_result(stdout: str) -> dict:
-    """RunPod's local mode prints `Job result: {'output': ...}` as a Python literal."""
-    line = next(line for line in stdout.splitlines() if "Job result: " in line)
-    return ast.literal_eval(line.split("Job result: ", 1)[1])
+def job_result(completed: subprocess.CompletedProcess[str], output: Path) -> dict:
+    """The whole result, as the worker saves it: the file its log line names, under `output`/results."""
+    logged = re.findall(r"job (local-[0-9a-f-]+): the whole result is in (\S+)", completed.stdout + completed.stderr)
+    [(job_id, path)] = logged
+    assert Path(path) == output / "results" / f"{job_id}.json"
+    return dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def test_test_input_runs_one_job_and_writes_every_file(tiny_volume, tmp_path):
@@ -49,9 +52,9 @@ def test_test_input_runs_one_job_and_writes_every_file(tiny_volume, tmp_path):
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "nothing reads them (misspelt?): WORKER_DEVCE" in completed.stdout + completed.stderr
-    result = job_result(completed.stdout)["output"]
-    parsed = check_result(result, TEXT)
     output = tmp_path / "output"
+    result = job_result(completed, output)
+    parsed = check_result(result, TEXT)
     audio_path = output / parsed.audio.key
     check_audio_file(audio_path, parsed.audio.sample_rate_hz, parsed.audio.duration_s, tolerance_s=0.001)
     for kind in ("ass", "srt", "vtt", "json"):
@@ -81,11 +84,43 @@ def test_the_readmes_dialogue_example_runs_offline_with_two_speakers_and_a_file_
     completed = run_handler(job, worker_env(tmp_path / "volume", tmp_path, WORKER_PROFILE="offline"))
 
     assert completed.returncode == 0, completed.stderr[-3000:]
-    # RunPod's local mode cuts long log lines, so the files are read rather than the printed result.
-    folder = tmp_path / "output" / "examples" / "local_test"
+    result = job_result(completed, tmp_path / "output")  # whole: RunPod's console copy of it is cut short
+    assert len(json.dumps(result)) > 4096
+    folder = tmp_path / "output" / result["audio"]["key"].rsplit("/", 1)[0]
     words = json.loads((folder / "subtitles.json").read_text())["words"]
+    assert [word["text"] for word in words] == [word["text"] for word in result["words"]]
     assert {word["speaker"] for word in words} == {"host", "guest"}
     lines = sorted(path.name for path in folder.glob("line-*.wav"))
     assert lines == ["line-000-host.wav", "line-002-guest.wav", "line-003-host.wav"]
     ass_text = (folder / "subtitles.ass").read_text(encoding="utf-8-sig")
     assert "Ana: " in ass_text and "Style: guest," in ass_text and "Style: host," in ass_text
+
+
+def test_each_local_run_gets_a_folder_of_its_own(tmp_path):
+    """RunPod's local mode names every job local_test: without ids of their own, a second run would write beside
+    the first one's files."""
+    env = worker_env(tmp_path / "volume", tmp_path, WORKER_PROFILE="offline")
+    first = run_handler({"input": {"text": "The first take.", "audio": {"format": "mp3"}}}, env)
+    second = run_handler({"input": {"text": "The second take."}}, env)
+    assert first.returncode == second.returncode == 0, second.stderr[-3000:]
+    output = tmp_path / "output"
+    folders = []
+    for run, audio_format in ((first, "mp3"), (second, "wav")):
+        folder = output / job_result(run, output)["audio"]["key"].rsplit("/", 1)[0]
+        assert sorted(path.name for path in folder.glob("speech.*")) == [f"speech.{audio_format}"]
+        folders.append(folder)
+    assert folders[0] != folders[1]
+
+
+@pytest.mark.parametrize(
+    "argument", ['{"input": {"text": "Hi", }}', "{'input': {'text': 'Hi'}}"], ids=["trailing-comma", "python-quotes"]
+)
+def test_a_job_that_is_not_json_is_named_before_anything_loads(tmp_path, argument):
+    completed = subprocess.run(
+        [sys.executable, "handler.py", "--test_input", argument],
+        cwd=ROOT, env=worker_env(tmp_path / "volume", tmp_path, WORKER_PROFILE="offline"),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 1
+    assert "worker: --test_input is not valid JSON (" in completed.stderr
+    assert "Traceback" not in completed.stdout + completed.stderr
