@@ -27,6 +27,7 @@ __all__ = [
     "HeardWord",
     "TextSpan",
     "alignment_warnings",
+    "characters_warnings",
     "fill_missing_times",
     "is_unspoken",
     "retime_flagged",
@@ -166,9 +167,14 @@ def alignment_warnings(
             f"{interpolated} of {len(words)} words could not be placed by the aligner and were timed between their "
             "neighbours (words[].interpolated)"
         )
+    return warnings + characters_warnings(spoken, characters, aligner_name)
+
+
+def characters_warnings(spoken: Sequence[AlignedWord], characters: bool, aligner_name: str) -> list[str]:
+    """Character timings asked for from an aligner that has none."""
     if characters and any(word.chars is None and not word.interpolated for word in spoken):
-        warnings.append(f"character timings are not available from the {aligner_name} aligner")
-    return warnings
+        return [f"character timings are not available from the {aligner_name} aligner"]
+    return []
 
 
 def retime_flagged(

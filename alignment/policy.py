@@ -43,7 +43,7 @@ def choose_aligner(
             raise InvalidInput(
                 "language",
                 f"no alignment model is loaded for {language!r}; add it to the worker's WORKER_ALIGN_LANGUAGES "
-                f"(now {now}) and restart it",
+                f"(now {now}) and restart it, or check the code (ISO 639-1, such as en, de or zh)",
             )
         return chosen
     if requested not in loaded:

@@ -72,6 +72,9 @@ def probe(path: Path) -> AudioProbe:
     info = json.loads(completed.stdout or b"{}") if completed.returncode == 0 else {}
     streams = info.get("streams") or []
     audio = [stream for stream in streams if stream.get("codec_type") == "audio"]
+    if not audio and streams:
+        kinds = sorted({str(stream.get("codec_type", "data")) for stream in streams})
+        raise UnreadableAudio(f"has no audio stream (only {' and '.join(kinds)}): send a file with sound in it")
     if not audio:
         raise UnreadableAudio(f"is not audio that ffmpeg can read ({CLIP_CONTAINERS})")
     stream, container = audio[0], info.get("format", {})

@@ -74,6 +74,29 @@ def test_a_minimal_job_gets_the_documented_defaults():
             {"text": "Hi", "voice": VOICE, "output": {"presign_expiry_s": 8 * 86400}},
             "invalid_input: output.presign_expiry_s: Input should be less than or equal to 604800",
         ),
+        (
+            {"txt": "Hi", "voice": VOICE},
+            "invalid_input: text: is required: give text, or script (a list of lines and pauses) ('txt' is not a "
+            "field: misspelt?)",
+        ),
+        (
+            {"action": "align", "adio": {"url": "https://example.com/a.wav"}, "text": "Hi"},
+            "invalid_input: audio: is required ('adio' is not a field: misspelt?)",
+        ),
+        (
+            {"action": "transcribe", "audio": {"url": "https://example.com/a.wav"}, "text": "Hi"},
+            "invalid_input: input: unknown field 'text': transcribe finds the text itself; to time a text you have, "
+            "use action align",
+        ),
+        (
+            {"text": "Hi", "voice": VOICE, "subtitles": {"formats": "srt"}},
+            "invalid_input: subtitles.formats: must be a list (a JSON array: [...])",
+        ),
+        (
+            {"action": "voice.save", "name": "my voice!", "voice": VOICE},
+            "invalid_input: name: use 1 to 64 letters, digits, - and _, starting with a letter or digit, got "
+            "'my voice!'",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_the_field_and_the_fix(raw, expected):

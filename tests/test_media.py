@@ -129,6 +129,7 @@ def test_an_align_job_whose_text_has_sentences_the_audio_lacks_succeeds_and_says
         first = sum(len(words) for words in sentences[:sentence])
         named = f"words {first + 1}–{first + len(sentences[sentence])} ('{' '.join(sentences[sentence][:4])}…')"
         assert any(warning.startswith(named) for warning in result["warnings"]), result["warnings"]
+    assert len(result["warnings"]) == 2, result["warnings"]  # each stretch once, not again as a count of words
     errors = [abs(word["start_s"] - true_s) for word, true_s in zip(result["words"], truth, strict=True) if true_s]
     assert max(errors) <= 0.021 and result["models"]["aligner"] == "wav2vec2-ctc"
 
@@ -139,6 +140,14 @@ def test_a_hostile_audio_url_is_refused_as_a_voice_url_would_be(offline_pipeline
         with pytest.raises(InvalidInput) as raised:
             offline_pipeline.handle(job, "hostile", no_progress)
         assert raised.value.field == "audio.url" and problem in str(raised.value)
+
+
+def test_a_transcribe_job_on_a_worker_without_whisper_says_why_and_what_to_send(offline_pipeline, recording):
+    job = parse_job({"action": "transcribe", "audio": {"base64": clip_of(recording[0])}})
+    with pytest.raises(InvalidInput) as raised:
+        offline_pipeline.handle(job, "no-whisper", no_progress)
+    assert raised.value.field == "action"
+    assert "WORKER_PROFILE=offline" in str(raised.value) and "send the text with action align" in str(raised.value)
 
 
 def test_a_transcribe_job_runs_whisper_then_the_aligner(loaded_models, tmp_path, recording):

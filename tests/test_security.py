@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import VoiceError
 from storage import object_key
 from tests.conftest import s3_env, worker_env
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, run_worker_on_queue
@@ -126,6 +127,17 @@ def test_internal_addresses_are_refused_before_any_request_is_sent(url, v4, v6, 
 def test_other_schemes_are_refused(url, tmp_path):
     with pytest.raises(FetchRefused, match="http:// or https://|no host name"):
         fetch_to_file(url, tmp_path / "clip", CAP_BYTES, AddressPolicy())
+
+
+def test_a_host_name_that_does_not_resolve_is_named_with_the_fix(tmp_path):
+    from voice import VoiceSource
+    from voice.clip import fetch_clip
+
+    with pytest.raises(VoiceError) as raised:
+        fetch_clip(VoiceSource(url="http://voice.nonexistent.invalid/clip.wav"), tmp_path, AddressPolicy())
+    assert str(raised.value) == (
+        "voice_error: voice.url names a host, 'voice.nonexistent.invalid', that does not resolve (check its spelling)"
+    )
 
 
 def test_a_public_looking_name_that_resolves_to_loopback_is_refused(v4, tmp_path, monkeypatch):

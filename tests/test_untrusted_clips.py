@@ -57,6 +57,17 @@ def test_every_allowed_container_still_decodes(tmp_path, suffix, codec):
     assert abs(voice.duration_s - 2.0) < 0.1
 
 
+def test_a_video_without_sound_is_named_as_such(tmp_path):
+    silent_film = tmp_path / "silent.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:size=64x64:duration=2", "-c:v", "libx264",
+         str(silent_film)],
+        check=True,
+    )  # fmt: skip
+    with pytest.raises(VoiceError, match=r"the voice clip has no audio stream \(only video\): send a file with sound"):
+        decode_clip(silent_film, "A hum.", 24000)
+
+
 def test_a_clip_ffmpeg_cannot_read_in_time_is_a_voice_error(tmp_path, monkeypatch):
     clip = make_clip(tmp_path / "voice.wav", duration_s=2.0)
     monkeypatch.setattr(common.ffmpeg, "FFMPEG_TIMEOUT_S", 0.001)  # no ffmpeg starts that fast

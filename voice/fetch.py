@@ -109,7 +109,7 @@ class _PeerCheck:
         try:
             resolved = {str(info[4][0]) for info in socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)}
         except socket.gaierror:
-            raise FetchFailed(f"its host name {host!r} does not resolve") from None
+            raise FetchFailed(f"names a host, {host!r}, that does not resolve (check its spelling)") from None
         for address in sorted(resolved):
             self._refuse(address)
         sock: socket.socket = super()._new_conn()  # type: ignore[misc]  # the mixin's partner class defines it

@@ -50,13 +50,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-VoiceName = Annotated[
-    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="A saved voice: letters, digits, - and _.")
-]
-SpeakerName = Annotated[
-    str,
-    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", description="A script's speaker: letters, digits, - and _."),
-]
+VOICE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+SPEAKER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+# What a name that breaks its pattern is told, instead of the pattern.
+NAME_RULES = {
+    VOICE_NAME: "use 1 to 64 letters, digits, - and _, starting with a letter or digit",
+    SPEAKER_NAME: "use 1 to 32 letters, digits, - and _, starting with a letter or digit",
+}
+VoiceName = Annotated[str, Field(pattern=VOICE_NAME, description="A saved voice: letters, digits, - and _.")]
+SpeakerName = Annotated[str, Field(pattern=SPEAKER_NAME, description="A script's speaker: letters, digits, - and _.")]
 
 
 class VoiceInput(_Strict):
@@ -500,7 +502,8 @@ class SynthesisJob(_Strict):
         has_text, has_script = data.get("text") is not None, data.get("script") is not None
         if has_text == has_script:  # a null counts as left out
             given = "not both" if has_text else "is required"
-            raise InvalidInput("text", f"{given}: give text, or script (a list of lines and pauses)")
+            strays = [str(key) for key in data if key not in cls.model_fields] if not has_text else []
+            raise InvalidInput("text", f"{given}: give text, or script (a list of lines and pauses){_misspelt(strays)}")
         return data
 
     @model_validator(mode="after")
@@ -667,16 +670,37 @@ def parse_job(raw_input: Any) -> Job:
     try:
         return JOB_ACTIONS[action].model_validate(raw_input)
     except ValidationError as error:
-        first = error.errors(include_url=False)[0]
+        errors = error.errors(include_url=False)
+        first = errors[0]
         location = list(first["loc"])
         if first["type"] == "extra_forbidden":
             # The last part is the caller's own key: quote it, and name the object it was found in.
             unknown = str(location.pop())
-            shown = unknown if len(unknown) <= 40 else unknown[:40] + "…"
-            raise InvalidInput(
-                _field_name(location), f"unknown field {shown!r} (see the job contract in the README)"
-            ) from None
-        raise InvalidInput(_field_name(location), _explain(first)) from None
+            hint = " (see the job contract in the README)"
+            if action == "transcribe" and location == [] and unknown == "text":
+                hint = ": transcribe finds the text itself; to time a text you have, use action align"
+            raise InvalidInput(_field_name(location), f"unknown field {_shown(unknown)!r}{hint}") from None
+        explained = _explain(first)
+        if first["type"] == "missing":  # a misspelt field is both missing and unknown: say which key it may be
+            strays = [
+                str(other["loc"][-1])
+                for other in errors
+                if other["type"] == "extra_forbidden" and list(other["loc"][:-1]) == location[:-1]
+            ]
+            explained += _misspelt(strays)
+        raise InvalidInput(_field_name(location), explained) from None
+
+
+def _shown(key: str) -> str:
+    return key if len(key) <= 40 else key[:40] + "…"
+
+
+def _misspelt(strays: Sequence[str]) -> str:
+    """A note on the unknown keys beside a missing field: one of them is likely the field, misspelt."""
+    if not strays:
+        return ""
+    named = " and ".join(repr(_shown(key)) for key in strays[:3])
+    return f" ({named} {'is not a field' if len(strays) == 1 else 'are not fields'}: misspelt?)"
 
 
 def _field_name(location: Sequence[int | str]) -> str:
@@ -695,8 +719,13 @@ def _explain(error: Any) -> str:
     kind = error["type"]
     if kind == "missing":
         return "is required"
-    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == LANGUAGE_CODE:
+    pattern = error.get("ctx", {}).get("pattern")
+    if kind == "string_pattern_mismatch" and pattern == LANGUAGE_CODE:
         return "use a language code of two or three lowercase letters, such as en, zh or de"
+    if kind == "string_pattern_mismatch" and pattern in NAME_RULES:
+        return f"{NAME_RULES[pattern]}, got {_shown(str(error.get('input')))!r}"
+    if kind in ("tuple_type", "list_type"):
+        return "must be a list (a JSON array: [...])"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 

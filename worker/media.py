@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alignment import AlignedWord, TextSpan, alignment_warnings
+from alignment import AlignedWord, TextSpan, characters_warnings
 from alignment.policy import ENGINE, choose_aligner
 from alignment.recording import align_recording
 from audio import AudioOutput, write_audio
@@ -91,7 +91,11 @@ def transcribe(pipeline: Pipeline, job: TranscribeJob, job_id: str, report: Prog
     word with the worker's aligner: WhisperX's pipeline on the worker's aligner."""
     transcriber = pipeline.voices.transcriber
     if transcriber is None:
-        raise InvalidInput("action", "this worker has no speech recognition model (WORKER_ASR_MODEL is none)")
+        raise InvalidInput(
+            "action",
+            "this worker has no speech recognition model (WORKER_ASR_MODEL=none, or WORKER_PROFILE=offline, which "
+            "has none): send the text with action align, or use a worker with one",
+        )
     if job.language is not None:  # refused before any download when it cannot be timed
         _recording_aligner(pipeline, job.alignment.aligner, job.language, job.alignment.characters)
     clock = StageClock(report, _stages(job, transcribing=True))
@@ -151,7 +155,9 @@ def _align_text(
     characters = job.alignment.characters
     found = align_recording(recording.samples, recording.sample_rate_hz, text_map.spoken, chosen, language, characters)
     words = text_map.written_words(found.words)
-    warnings += found.warnings + alignment_warnings(words, found.words, characters, chosen.name)
+    # The recording's warnings name every flagged word already (where text is missing, or how many it could not
+    # place); only the character timings are left to say.
+    warnings += found.warnings + characters_warnings(found.words, characters, chosen.name)
     return TimedText(words, text_map.glued, found.spans)
 
 
