@@ -56,5 +56,6 @@ def with_loudness(samples: np.ndarray, rate_hz: int, output: AudioOutput) -> tup
         return samples, output, []
     from audio.loudness import normalize_loudness
 
-    samples, note = normalize_loudness(samples, rate_hz, output.loudness_lufs)
+    written_at_hz = ffmpeg.output_rate_hz(output.format, output.sample_rate_hz, rate_hz)
+    samples, note = normalize_loudness(samples, rate_hz, output.loudness_lufs, written_at_hz=written_at_hz)
     return samples, replace(output, loudness_lufs=None), [note] if note else []

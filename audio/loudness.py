@@ -13,29 +13,44 @@ MAX_LEVELLING_GAIN_DB = 20.0
 
 
 def normalize_loudness(
-    samples: np.ndarray, rate_hz: int, target_lufs: float, peak_limit: float = PEAK_LIMIT
+    samples: np.ndarray,
+    rate_hz: int,
+    target_lufs: float,
+    peak_limit: float = PEAK_LIMIT,
+    written_at_hz: int | None = None,
 ) -> tuple[np.ndarray, str | None]:
     """Bring the integrated loudness (ITU-R BS.1770, as EBU R128 measures it) to `target_lufs`.
 
     A gain, then a look-ahead peak limiter where the gain would push peaks past `peak_limit` (speech has
     peaks 15-20 dB above its loudness, so -16 LUFS needs one); the limiter only lowers short peaks, so nothing
     moves in time. Measured again after limiting, up to three rounds; a target still out of reach by more than
-    half a unit is reported, never clipped.
+    half a unit is reported, never clipped. Loudness is measured as the file will hold the audio: resampled to
+    `written_at_hz` where the file's rate differs (a lower rate loses the highs, which BS.1770 weighs most).
     """
     import pyloudnorm
 
     if len(samples) < int(0.4 * rate_hz):  # BS.1770 gates in 400 ms blocks: shorter audio has no loudness
         return samples, "audio.loudness_lufs was not applied: the audio is shorter than 0.4 s"
-    meter = pyloudnorm.Meter(rate_hz)
+    heard_hz = written_at_hz or rate_hz
+    meter = pyloudnorm.Meter(heard_hz)
+
+    def loudness(audio: np.ndarray) -> float:
+        if heard_hz == rate_hz:
+            return float(meter.integrated_loudness(audio))
+        from scipy.signal import resample_poly
+
+        common = np.gcd(heard_hz, rate_hz)
+        return float(meter.integrated_loudness(resample_poly(audio, heard_hz // common, rate_hz // common)))
+
     shaped = samples.astype(np.float64)
     for _ in range(3):
-        measured = meter.integrated_loudness(shaped)
+        measured = loudness(shaped)
         if not np.isfinite(measured):
             return samples, "audio.loudness_lufs was not applied: the audio is silent"
         if abs(measured - target_lufs) <= 0.1:
             break
         shaped = limit_peaks(shaped * 10 ** ((target_lufs - measured) / 20), rate_hz, peak_limit)
-    reached = meter.integrated_loudness(shaped)
+    reached = loudness(shaped)
     note = None
     if abs(reached - target_lufs) > 0.5:
         note = f"audio.loudness_lufs: reached {reached:.1f} LUFS, not {target_lufs:g}, without clipping the peaks"
