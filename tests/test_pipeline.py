@@ -144,3 +144,20 @@ def test_running_out_of_gpu_memory_is_a_clear_error_and_the_next_job_runs(local_
         local_pipeline.run(job_for(voice_clip), "oom", lambda _: None)
     monkeypatch.undo()
     check_result(local_pipeline.run(job_for(voice_clip), "after-oom", lambda _: None), TEXT)
+
+
+def test_a_language_the_f5_base_model_was_not_trained_on_is_warned_about(loaded_models):
+    from worker.plan import Plan
+
+    assert loaded_models.engines["f5"].trained_languages == ("en", "zh")  # a checkpoint named F5TTS_v1_Base
+    voice = {"url": "https://example.com/voice.wav", "text": "Hello."}
+    warned = {}
+    for language in ("en", "zh", "ja", "fr"):
+        plan = Plan.of(parse_job({"text": "Hello.", "voice": voice, "language": language}), default_engine="f5")
+        warned[language] = plan.engine_warnings(plan.choose_engines(loaded_models.engines))
+    assert warned["en"] == warned["zh"] == []
+    assert warned["ja"] == [
+        "language: F5-TTS/F5TTS_v1_Base was trained on en and zh, not 'ja': expect speech that is hard to understand "
+        "(a checkpoint trained on it goes in F5_MODEL; tts.engine espeak speaks it)"
+    ]
+    assert len(warned["fr"]) == 1

@@ -119,6 +119,7 @@ class _F5Stand:
     needs_reference = True
     times_words = False
     sample_rate_hz = 24000
+    trained_languages = None
 
     def speaks(self, language: str) -> bool:
         return True

@@ -72,6 +72,9 @@ class SpeechSynthesizer(Protocol):
     sample_rate_hz: int
     needs_reference: bool  # clones a reference voice (F5-TTS) rather than speaking in its own (eSpeak NG)
     times_words: bool  # reports when it speaks each word (`Speech.word_times`)
+    # The languages its model was trained on, where known: it reads others, but hardly intelligibly (a warning says
+    # so). None: no such limit is known (a fine-tuned checkpoint; an engine whose `speaks` says it all).
+    trained_languages: tuple[str, ...] | None
 
     def speaks(self, language: str) -> bool:
         """Whether it can speak text in `language` (a code such as en or zh)."""

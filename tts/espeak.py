@@ -75,6 +75,7 @@ class EspeakSynthesizer:
     name = "espeak-ng"
     needs_reference = False  # speaks in its own voice
     times_words = True  # its WORD events say when each word starts
+    trained_languages: tuple[str, ...] | None = None  # a voice per language, or none (`speaks`)
 
     def __init__(self) -> None:
         self._lib, self.sample_rate_hz = _load_library()

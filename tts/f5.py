@@ -76,6 +76,11 @@ def f5_model_modules() -> tuple[Any, Any, ModuleType]:
     return CFM, DiT, utils
 
 
+# The released base models learned English and Chinese (the Emilia corpus); fine-tunes of other names may know more.
+BASE_MODELS = ("F5TTS_v1_Base", "F5TTS_Base")
+BASE_LANGUAGES = ("en", "zh")
+
+
 class F5Synthesizer:
     """Loads an F5-TTS checkpoint and a Vocos vocoder once; synthesizes any number of jobs after that."""
 
@@ -88,6 +93,9 @@ class F5Synthesizer:
         self._vocoder = vocoder
         self._device = device
         self.name = name
+        self.trained_languages: tuple[str, ...] | None = (
+            BASE_LANGUAGES if name.rsplit("/", 1)[-1] in BASE_MODELS else None
+        )
         self._window_frames = window_frames(model)
         # The only caller of the model: it batches the chunks of every job in flight.
         # On the CPU every call already uses all cores: batching only adds padding and the attention mask's cost

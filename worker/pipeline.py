@@ -130,12 +130,7 @@ class Pipeline:
         engines = plan.choose_engines(self.engines)
         aligner = plan.choose_aligner(self.aligners, engines)
         clock = StageClock(report, [stage for stage in STAGES if stage != "video" or plan.video is not None])
-        ignored = [
-            f"{segment.voice.field} is ignored: the {segment.engine} engine does not clone voices (use tts.engine f5)"
-            for segment, engine in zip(plan.segments, engines, strict=True)
-            if segment.voice is not None and segment.voice.espeak is None and not engine.needs_reference
-        ]
-        warnings = list(dict.fromkeys(ignored))
+        warnings = plan.engine_warnings(engines)
         with clock.total(), self.scratch("f5job-") as work:
             with clock.stage("voice"):
                 voices = self._prepare_voices(plan, engines, work, warnings)

@@ -131,6 +131,23 @@ class Plan:
         """Each segment's engine, checked against the plan before any work is done."""
         return [_engine(segment, self.language, loaded) for segment in self.segments]
 
+    def engine_warnings(self, engines: Sequence[SpeechSynthesizer]) -> list[str]:
+        """What the caller should know about the chosen engines: a voice they ignore, a language their model was not
+        trained on."""
+        ignored = [
+            f"{segment.voice.field} is ignored: the {segment.engine} engine does not clone voices (use tts.engine f5)"
+            for segment, engine in zip(self.segments, engines, strict=True)
+            if segment.voice is not None and segment.voice.espeak is None and not engine.needs_reference
+        ]
+        untrained = [
+            f"language: {engine.name} was trained on {' and '.join(engine.trained_languages)}, not "
+            f"{self.language!r}: expect speech that is hard to understand (a checkpoint trained on it goes in "
+            "F5_MODEL; tts.engine espeak speaks it)"
+            for engine in engines
+            if engine.trained_languages is not None and self.language not in engine.trained_languages
+        ]
+        return list(dict.fromkeys(ignored + untrained))
+
     def choose_aligner(self, loaded: Mapping[str, Aligner], engines: Sequence[SpeechSynthesizer]) -> str:
         """The aligner that times the take (alignment.policy), or InvalidInput when none can."""
         languages = {name: tuple(aligner.languages) for name, aligner in loaded.items()}
