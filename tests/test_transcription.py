@@ -73,6 +73,10 @@ def test_a_clip_without_transcript_is_transcribed_once_and_cached(pipeline, voic
     # The transcript is what F5 conditions on: the same clip sent with it gives the same audio.
     given = check_result(run(pipeline, {**job, "voice": {"base64": clip_of(voice_clip), "text": "hello"}}), TEXT)
     assert given.audio.sha256 == first.audio.sha256
+    # What was heard is said, and by which model: a misheard transcript is the first thing to check.
+    heard = "voice.text was not given; speech recognition heard 'hello' in the clip (if that is not what it says, "
+    assert [warning for warning in first.warnings if warning.startswith(heard)] and first.models.asr
+    assert not [warning for warning in given.warnings if "voice.text" in warning] and given.models.asr is None
 
 
 def test_a_clip_in_another_language_than_the_text_is_transcribed_in_its_own(pipeline, voice_clip):

@@ -882,7 +882,9 @@ class ModelNames(_Strict):
     tts: str = Field(..., description="The engine that spoke (none for align and transcribe jobs).")
     aligner: str
     storage: str
-    asr: str | None = Field(None, description="The speech recognition model of a transcribe job.")
+    asr: str | None = Field(
+        None, description="The speech recognition model of a transcribe job, or that transcribed a voice clip."
+    )
 
 
 class SynthesisResult(_Strict):

@@ -169,10 +169,12 @@ class Pipeline:
                 stored_subtitles = put_files(self.storage, subtitle_files, *where)
                 stored_video = put_files(self.storage, video.files, *where) if video is not None else {}
                 lines = self._store_lines(split, line_audio, line_subtitles, where, rate)
+            transcriber = self.voices.transcriber
             models = ModelNames(
                 tts="+".join(dict.fromkeys(engine.name for engine in engines)),
                 aligner=aligner_name,
                 storage=self.storage.name,
+                asr=transcriber.name if transcriber is not None and any(map(_transcribed, voices)) else None,
             )
             result = SynthesisResult.of(
                 speech=speech, words=words, word_speakers=take.word_speakers, chunk_speakers=take.chunk_speakers,
@@ -214,6 +216,12 @@ class Pipeline:
                 rate = engine.sample_rate_hz
                 prepared[source], notes = self.voices.prepare(source, plan.language, work, rate, self._clip_aligner)
                 warnings += notes
+                if _transcribed(source):  # F5 follows the transcript: a misheard one is the first thing to check
+                    warnings.append(
+                        f"{source.field}.text was not given; speech recognition heard "
+                        f"{_quoted(prepared[source].transcript)} in the clip (if that is not what it says, send "
+                        f"{source.field}.text)"
+                    )
         return prepared
 
     def _speak(
@@ -369,3 +377,12 @@ ACTIONS: dict[type, Callable[[Pipeline, Any, str, ProgressReporter], dict[str, A
     VoiceListJob: Pipeline.list_voices,
     VoiceDeleteJob: Pipeline.delete_voice,
 }
+
+
+def _transcribed(source: VoiceSource) -> bool:
+    """A clip sent without what is said in it (a saved voice brings its own transcript)."""
+    return source.text is None and source.name is None and source.espeak is None
+
+
+def _quoted(transcript: str, limit: int = 120) -> str:
+    return repr(transcript if len(transcript) <= limit else transcript[:limit] + "…")
