@@ -35,6 +35,10 @@ def test_a_minimal_job_gets_the_documented_defaults():
         ({"voice": VOICE}, "invalid_input: text: is required: give text, or script (a list of lines and pauses)"),
         ({"text": "   ", "voice": VOICE}, "invalid_input: text: must contain at least one word"),
         (
+            {"text": "... !!!", "voice": VOICE},
+            "invalid_input: text: must contain at least one word: punctuation alone is not spoken",
+        ),
+        (
             {"text": "Hi", "tts": {"engine": "f5"}},
             "invalid_input: voice: is required by the f5 engine: give voice.base64, voice.url, voice.s3_key or voice.name",
         ),

@@ -152,10 +152,14 @@ def nvenc_available() -> bool:
             commands.nvenc_test_command(), capture_output=True, timeout=NVENC_CHECK_TIMEOUT_S, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        log.info("NVENC: not available (%s); videos are encoded with x264", error)
+        log.info("NVENC: the check did not finish (%s); videos are encoded with x264", error)
         return False
     if encoded.returncode != 0:
-        log.info("NVENC: not available (%s); videos are encoded with x264", _said(encoded.stderr))
+        log.info(
+            "NVENC: no hardware encoder here, as on any machine without an NVIDIA GPU and on the H100 (ffmpeg: %s); "
+            "videos are encoded with x264",
+            _said(encoded.stderr),
+        )
         return False
     log.info("NVENC: available; videos are encoded on the GPU")
     return True

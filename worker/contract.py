@@ -553,6 +553,8 @@ CLIP_SOURCES = "give voice.base64, voice.url, voice.s3_key or voice.name"
 def _has_words(text: str) -> str:
     if not text.split():
         raise ValueError("must contain at least one word")
+    if not any(char.isalnum() for char in text):  # "... !!!": punctuation alone, which no voice says
+        raise ValueError("must contain at least one word: punctuation alone is not spoken")
     return text
 
 
