@@ -118,3 +118,13 @@ def test_a_safe_prefix_is_kept_without_slashes_at_the_ends():
     assert (
         parse_job({"text": "Hi", "voice": VOICE, "output": {"prefix": "videos/2024/"}}).output.prefix == "videos/2024"
     )
+
+
+def test_the_subtitles_are_laid_out_for_the_jobs_video_unless_the_job_says_otherwise():
+    video = {"video": {"resolution": [1080, 1920]}}
+    plain = parse_job({"text": "Hi", "voice": VOICE})
+    with_video = parse_job({"text": "Hi", "voice": VOICE, "output": video})
+    chosen = parse_job({"text": "Hi", "voice": VOICE, "output": video, "subtitles": {"resolution": [1280, 720]}})
+    assert plain.subtitles.layout().resolution == (1920, 1080)
+    assert with_video.subtitles.layout(video=(1080, 1920)).resolution == (1080, 1920)
+    assert chosen.subtitles.layout(video=(1080, 1920)).resolution == (1280, 720)

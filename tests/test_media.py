@@ -190,6 +190,9 @@ def test_a_video_job_writes_an_mp4_whose_frames_show_the_karaoke_on_the_spoken_w
     for stream in streams:
         assert abs(float(stream["duration"]) - result["audio"]["duration_s"]) <= 0.1, stream
     assert result["video"]["encoder"] == "libx264" and local(result["poster"]["url"]).read_bytes()[:4] == b"\x89PNG"
+    # The subtitle files are laid out for the video too, so they fit it wherever they are used with it.
+    ass_text = local(result["subtitles"]["ass"]["url"]).read_text(encoding="utf-8-sig")
+    assert "PlayResX: 480" in ass_text and "PlayResY: 272" in ass_text
 
     word = result["words"][4]  # "video": lit at its midpoint, not before it starts
     gold = lambda frame: int(np.all(np.abs(frame.astype(int) - GOLD) < 40, axis=-1).sum())  # noqa: E731

@@ -282,7 +282,8 @@ class SubtitleOptions(_Strict):
         description="Highlight mode: the spoken word grows to this size mid-word and back (a pop); 1.0: no pop.",
     )
     resolution: tuple[Annotated[int, Field(ge=16, le=7680)], Annotated[int, Field(ge=16, le=7680)]] = Field(
-        (1920, 1080), description="Video size [width, height]; ASS PlayResX/PlayResY."
+        (1920, 1080),
+        description="Video size [width, height]; ASS PlayResX/PlayResY (default: output.video's size, if any).",
     )
     preset: Literal["classic", "shorts", "minimal"] = Field(
         "classic", description="classic: bottom centre; shorts: large and centred; minimal: small and quiet."
@@ -299,9 +300,14 @@ class SubtitleOptions(_Strict):
     )
     name_prefix: bool = Field(False, description="Scripts: start each speaker's turn with their name in ASS.")
 
-    def layout(self, language: str = "en", speakers: Sequence[str] = ()) -> SubtitleLayout:
+    def layout(
+        self, language: str = "en", speakers: Sequence[str] = (), video: tuple[int, int] | None = None
+    ) -> SubtitleLayout:
         """How cues are built and look (the subtitles stage's options), for text in `language` said by
-        `speakers` (a script's, in order of appearance)."""
+        `speakers` (a script's, in order of appearance). With a `video` of the job's to caption, the subtitle
+        files are laid out for its size unless the job gave `resolution`: a portrait video's captions stay
+        upright wherever the files are used with it."""
+        resolution = self.resolution if video is None or "resolution" in self.model_fields_set else video
         looks = speaker_looks(
             PRESETS[self.preset].with_overrides(self.style.as_style_fields()),
             speakers,
@@ -320,7 +326,7 @@ class SubtitleOptions(_Strict):
             min_duration_s=self.min_duration_s,
             max_duration_s=self.max_duration_s,
             allow_overlap=self.allow_overlap,
-            resolution=self.resolution,
+            resolution=resolution,
             style=PRESETS[self.preset].with_overrides(self.style.as_style_fields()),
             speakers=looks,
             name_prefix=self.name_prefix,

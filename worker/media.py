@@ -179,7 +179,7 @@ def _deliver(
         TimedWord(word.text, word.start_s, word.end_s, None, glue)
         for word, glue in zip(timed.words, timed.glued, strict=True)
     ]
-    layout = job.subtitles.layout(language)
+    layout = job.subtitles.layout(language, video=None if job.output.video is None else job.output.video.resolution)
     duration_s = recording.duration_s
     with clock.stage("subtitles"):
         subtitle_files = pipeline.write_subtitle_files(words, layout, job.subtitles.formats, work, duration_s)

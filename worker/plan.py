@@ -115,7 +115,9 @@ class Plan:
             requested_aligner=job.alignment.aligner,
             characters=job.alignment.characters,
             subtitle_formats=job.subtitles.formats,
-            subtitle_layout=job.subtitles.layout(job.language, speakers),
+            subtitle_layout=job.subtitles.layout(
+                job.language, speakers, video=None if job.output.video is None else job.output.video.resolution
+            ),
             audio=AudioOutput(job.audio.format, job.audio.sample_rate_hz, job.audio.loudness_lufs),
             output_prefix=job.output.prefix,
             presign_expiry_s=job.output.presign_expiry_s,
