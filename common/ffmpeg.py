@@ -56,6 +56,7 @@ class AudioProbe:
     codec: str
     container: str = ""  # as ffprobe names it: "wav", "ogg", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", ...
     has_picture: bool = False  # a video stream beside the audio (cover art aside)
+    audio_streams: int = 1  # this one (the first) and any others
 
 
 def probe(path: Path) -> AudioProbe:
@@ -92,6 +93,7 @@ def probe(path: Path) -> AudioProbe:
             codec=str(stream.get("codec_name", "")),
             container=str(container.get("format_name", "")),
             has_picture=bool(pictures),
+            audio_streams=len(audio),
         )
     except (KeyError, TypeError, ValueError):
         raise UnreadableAudio("has no readable duration or sample rate") from None
@@ -111,10 +113,11 @@ def copy_audio(source: Path, destination: Path, muxer: str, codec: str = "copy")
 
 
 def decode_mono(path: Path, sample_rate_hz: int, max_duration_s: float) -> np.ndarray:
-    """Decode to mono float32 at `sample_rate_hz`, reading at most `max_duration_s` of audio."""
+    """Decode the first audio stream (the one `probe` describes; ffmpeg alone would pick the default or widest)
+    to mono float32 at `sample_rate_hz`, reading at most `max_duration_s` of audio."""
     command = [
         "ffmpeg", "-nostdin", "-v", "error", *UNTRUSTED_INPUT, "-i", str(path), "-t", f"{max_duration_s:.3f}",
-        "-ac", "1", "-ar", str(sample_rate_hz), "-f", "f32le", "-",
+        "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate_hz), "-f", "f32le", "-",
     ]  # fmt: skip
     completed = _read(command, "decoded")
     if completed.returncode != 0:

@@ -80,3 +80,18 @@ def test_audio_no_container_of_those_holds_is_stored_as_lossless_flac(tmp_path):
     stored = store_as_sent(decode_recording(sent, 16000), tmp_path)
     assert (stored.extension, stored.content_type) == ("flac", "audio/flac")
     assert np.array_equal(ffmpeg.decode_mono(stored.path, 44100, 10), ffmpeg.decode_mono(sent, 44100, 10))
+
+
+def test_of_several_audio_streams_the_first_is_the_one_timed_and_stored(tmp_path):
+    """The one ffprobe describes: ffmpeg left to itself decodes the default stream, or the one with most channels."""
+    sent = make(
+        tmp_path / "two-tracks.mp4",
+        "-f", "lavfi", "-i", "sine=frequency=300:duration=2",
+        "-f", "lavfi", "-i", "sine=frequency=500:duration=3",
+        "-map", "0:a", "-map", "1:a", "-c:a", "aac", "-ac:1", "2", "-disposition:a:0", "0", "-disposition:a:1", "default",
+    )  # fmt: skip
+    recording = decode_recording(sent, 16000)
+    assert recording.duration_s == pytest.approx(2.0, abs=0.05)
+    stored = store_as_sent(recording, tmp_path)
+    assert [stream["codec_type"] for stream in media_streams(stored.path)] == ["audio"]  # which a player would play
+    assert audio_packets(stored.path) == audio_packets(sent)  # the first stream's packets (0:a:0)

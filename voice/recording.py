@@ -72,7 +72,8 @@ def decode_recording(path: Path, sample_rate_hz: int, field: str = "audio") -> R
     return Recording(path, samples, sample_rate_hz, header)
 
 
-# Files stored back exactly as sent: audio alone (cover art aside) in a container players know by its extension.
+# Files stored back exactly as sent: one audio stream alone (cover art aside) in a container players know by its
+# extension.
 AS_SENT = {"wav": ("wav", "audio/wav"), "mp3": ("mp3", "audio/mpeg"), "flac": ("flac", "audio/flac"),
            "ogg": ("ogg", "audio/ogg")}  # fmt: skip
 MP4_FAMILY, MATROSKA_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
@@ -90,7 +91,7 @@ def store_as_sent(recording: Recording, work_dir: Path) -> StoredRecording:
     """The recording for a result that did not ask for `audio_output`: the file as sent where it is audio a player
     opens by its name, else its audio stream alone, copied out (or encoded losslessly where no container fits)."""
     header = recording.header
-    kept = None if header.has_picture else _as_sent_type(recording)
+    kept = None if header.has_picture or header.audio_streams > 1 else _as_sent_type(recording)
     if kept is not None:
         extension, content_type = kept
         path = work_dir / f"recording.{extension}"  # the same bytes under a name with their extension

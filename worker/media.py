@@ -231,8 +231,8 @@ def _output_audio(
     """The recording for the result: as sent, or re-encoded as `audio_output` asks. (path, content type, format,
     sample rate)"""
     if job.audio_output is None:
-        stored = store_as_sent(recording, work)
-        return stored.path, stored.content_type, stored.extension, ffmpeg.probe(stored.path).sample_rate_hz
+        stored = store_as_sent(recording, work)  # the same stream: its rate is the one probed
+        return stored.path, stored.content_type, stored.extension, recording.header.sample_rate_hz
     asked = job.audio_output
     try:
         rate = asked.sample_rate_hz or ffmpeg.probe(recording.path).sample_rate_hz
