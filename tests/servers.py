@@ -376,8 +376,9 @@ def _hub_handler(hub: HubStandIn):  # type: ignore[no-untyped-def]
             name = rest.partition("/")[2]  # after the revision
             hub.requests.append((self.command, repo, name))
             path = hub.files.get((repo, name))
-            if path is None:
+            if path is None:  # as the hub answers: the commit it looked in, and what was not there
                 self.send_response(404)
+                self.send_header("X-Repo-Commit", hub.COMMIT)
                 self.send_header("X-Error-Code", "EntryNotFound")
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -222,7 +222,9 @@ def test_a_hub_that_lacks_a_file_or_does_not_answer_is_named_and_nothing_is_publ
 
     silent = fetch_weights(tmp_path / "silent", f"http://127.0.0.1:{free_port()}", tmp_path)
     assert silent.returncode == 4
-    assert "did not answer for SWivid/F5-TTS/F5TTS_v1_Base/model_1250000.safetensors" in silent.stderr, silent.stderr
+    assert "could not be asked for SWivid/F5-TTS/F5TTS_v1_Base/model_1250000.safetensors" in silent.stderr, (
+        silent.stderr
+    )
     assert "has none of" not in silent.stderr
     for volume in ("lacking", "silent"):
         models = settings_for(tmp_path / volume).layout.models_dir

@@ -225,20 +225,23 @@ def hub_download(repo: str, name_in_repo: str, destination: Path) -> None:
     from huggingface_hub import constants, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
-    cache = destination.parent / ".hf-cache"
+    cache = destination.parent / ".hf-cache"  # inside the private folder being filled: removed whatever happens
     try:
         cached = hf_hub_download(repo_id=repo, filename=name_in_repo, cache_dir=str(cache))
-    except LocalEntryNotFoundError:  # a subclass of the one below, raised when the hub did not answer at all
+        # The cache's snapshot entry links to the downloaded blob on the same disk: move it rather than copy it,
+        # which would write every checkpoint to the volume twice.
+        Path(cached).resolve().replace(destination)
+    except LocalEntryNotFoundError as error:  # a subclass of the one below: the hub could not be asked at all
+        cause = error.__cause__ or error
         raise ConnectionError(
-            f"the hub at {constants.ENDPOINT} did not answer for {repo}/{name_in_repo}: check the worker's network, "
-            "or copy the files into place (README: pre-seeding the weights)"
+            f"the hub at {constants.ENDPOINT} could not be asked for {repo}/{name_in_repo} "
+            f"({type(cause).__name__}): check the worker's network, or copy the files into place "
+            "(README: pre-seeding the weights)"
         ) from None
     except EntryNotFoundError:
         raise FileNotFoundError(f"{repo} has no {name_in_repo}") from None
-    # The cache's snapshot entry links to the downloaded blob on the same disk: move it rather than copy it, which
-    # would write every checkpoint to the volume twice.
-    Path(cached).resolve().replace(destination)
-    shutil.rmtree(cache, ignore_errors=True)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def main() -> int:
