@@ -92,7 +92,7 @@ def local_one_shot(argv: list[str], env: Mapping[str, str]) -> bool:
 
 
 def local_job_problem(argv: list[str]) -> str | None:
-    """What is wrong with the one job given locally, said before the models load; None if it is JSON."""
+    """What is wrong with the one job given locally, said before the models load; None if it has a job's shape."""
     import json
 
     given = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--test_input"), None)
@@ -105,10 +105,13 @@ def local_job_problem(argv: list[str]) -> str | None:
                 text = file.read()
         except FileNotFoundError:
             return None  # RunPod's SDK says so
+    shape = '{"input": {"text": "..."}}'
     try:
-        json.loads(text or "")
+        job = json.loads(text or "")
     except ValueError as error:
-        return f'{source} is not valid JSON ({error}); a job reads {{"input": {{"text": "..."}}}}'
+        return f"{source} is not valid JSON ({error}); a job reads {shape}"
+    if not isinstance(job, dict) or not isinstance(job.get("input"), dict):
+        return f"{source} is not a job: a job is a JSON object with an input object, {shape}"
     return None
 
 

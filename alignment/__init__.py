@@ -10,7 +10,6 @@ model can also listen without the text (`recognize`) lets a caller's own recordi
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, cast
@@ -18,6 +17,7 @@ from typing import Protocol, cast
 import numpy as np
 
 from common.errors import InternalError
+from common.text import is_unspoken
 
 __all__ = [
     "MAX_SPAN_S",
@@ -29,16 +29,11 @@ __all__ = [
     "alignment_warnings",
     "characters_warnings",
     "fill_missing_times",
-    "is_unspoken",
     "retime_flagged",
     "spans_to_align",
 ]
 
 
-# Punctuation that stands alone between words ("there — and", "wait ... what", a spaced quotation mark) is not
-# spoken: a "word" made only of these has nothing for an aligner to place.
-UNSPOKEN_CATEGORIES = frozenset({"Pd", "Ps", "Pe", "Pi", "Pf"})  # dashes, brackets, opening and closing quotes
-UNSPOKEN_MARKS = frozenset(".,;:!?…'\"·¡¿、。，！？；：")
 # The longest span an aligner takes: its model and its CTC path grow with the span (frames × characters), so an
 # engine's chunks stay under it (F5-TTS's window is 87 s; eSpeak NG cuts its speech at words).
 MAX_SPAN_S = 90.0
@@ -113,11 +108,6 @@ def spans_to_align(spans: Sequence[TextSpan], rate_hz: int) -> Iterator[tuple[Te
         words = span.text.split()
         if words:
             yield span, words, slice(int(span.start_s * rate_hz), int(span.end_s * rate_hz))
-
-
-def is_unspoken(word: str) -> bool:
-    """Whether `word` is punctuation alone, which no voice speaks (`—`, `...`, `"`)."""
-    return all(char in UNSPOKEN_MARKS or unicodedata.category(char) in UNSPOKEN_CATEGORIES for char in word)
 
 
 def fill_missing_times(

@@ -390,7 +390,7 @@ def _filled(words: list[str], found: list[AlignedWord | None], duration_s: float
 
 
 def _warnings(words: list[str], timed: list[AlignedWord], plan: _Plan, voicing: Voicing) -> list[str]:
-    """Where the text and the audio disagree (the caller adds alignment_warnings, as for any aligner)."""
+    """Where the text and the audio disagree: every flagged word is named here, in a stretch or in the count."""
     if not words:
         return []
     if voicing.speech_s(0.0, voicing.duration_s) == 0:

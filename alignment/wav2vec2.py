@@ -24,10 +24,10 @@ from alignment import (
     HeardWord,
     TextSpan,
     fill_missing_times,
-    is_unspoken,
     spans_to_align,
 )
 from alignment.ctc import TokenSpan, forced_align, greedy_path
+from common.text import is_unspoken
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def prepare_tokens(
 
     Mirrors WhisperX: lower case; the space between words becomes the delimiter if the model has one; any other
     character the model lacks is kept and later matched by a wildcard. Unlike WhisperX, a word of punctuation alone
-    (`alignment.is_unspoken`: a spaced dash) gets no token: a wildcard would take a frame of a spoken neighbour.
+    (`common.text.is_unspoken`: a spaced dash) gets no token: a wildcard would take a frame of a spoken neighbour.
     """
     model_chars: list[str] = []
     original: list[str] = []

@@ -109,3 +109,14 @@ def unspaced(text: str) -> str:
     """The text with the spaces between two characters of unspaced scripts (and their punctuation) removed:
     what a speech model trained on written Chinese or Japanese reads. Spaces around Latin words stay."""
     return _SPACE_BETWEEN_UNSPACED.sub("", text)
+
+
+# Punctuation that stands alone between words ("there — and", "wait ... what", a spaced quotation mark) is not
+# spoken: a "word" made only of these has nothing for an aligner to place, and a text of nothing else says nothing.
+UNSPOKEN_CATEGORIES = frozenset({"Pd", "Ps", "Pe", "Pi", "Pf"})  # dashes, brackets, opening and closing quotes
+UNSPOKEN_MARKS = frozenset(".,;:!?…'\"·¡¿、。，！？；：")
+
+
+def is_unspoken(word: str) -> bool:
+    """Whether `word` is punctuation alone, which no voice speaks (`—`, `...`, `"`)."""
+    return all(char in UNSPOKEN_MARKS or unicodedata.category(char) in UNSPOKEN_CATEGORIES for char in word)

@@ -155,9 +155,16 @@ def _read_folder(directory: Path) -> list[tuple[str, bool]] | None:
             handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as error:
+            raise StorageError(f"listing {directory.name} failed: {error.strerror or error}") from None
         try:
             with os.scandir(handle) as entries:
-                names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+                # A link to a folder is neither a key nor followed (as os.walk does it).
+                names = [
+                    (entry.name, entry.is_dir(follow_symlinks=False))
+                    for entry in entries
+                    if not (entry.is_symlink() and entry.is_dir())
+                ]
             read = os.fstat(handle)
             try:
                 current = os.stat(directory)
@@ -165,6 +172,8 @@ def _read_folder(directory: Path) -> list[tuple[str, bool]] | None:
                 continue
             if (current.st_dev, current.st_ino) == (read.st_dev, read.st_ino):
                 return names
+        except OSError as error:
+            raise StorageError(f"listing {directory.name} failed: {error.strerror or error}") from None
         finally:
             os.close(handle)
     raise StorageError(f"{directory.name} kept being replaced while it was listed")

@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alignment import TextSpan, fill_missing_times, is_unspoken
+from alignment import TextSpan, fill_missing_times
 from alignment.ctc import forced_align
 from alignment.wav2vec2 import _align_words, prepare_tokens
+from common.text import is_unspoken
 
 FRAME_S = 0.02  # wav2vec2 emits 50 frames a second
 VOCABULARY = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}

@@ -113,14 +113,21 @@ def test_each_local_run_gets_a_folder_of_its_own(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "argument", ['{"input": {"text": "Hi", }}', "{'input': {'text': 'Hi'}}"], ids=["trailing-comma", "python-quotes"]
+    ("argument", "said"),
+    [
+        ('{"input": {"text": "Hi", }}', "is not valid JSON ("),
+        ("{'input': {'text': 'Hi'}}", "is not valid JSON ("),
+        ('["Hi"]', "is not a job: a job is a JSON object with an input object"),
+        ('{"text": "Hi"}', "is not a job: a job is a JSON object with an input object"),
+    ],
+    ids=["trailing-comma", "python-quotes", "a-list", "no-input"],
 )
-def test_a_job_that_is_not_json_is_named_before_anything_loads(tmp_path, argument):
+def test_a_job_that_is_not_json_is_named_before_anything_loads(tmp_path, argument, said):
     completed = subprocess.run(
         [sys.executable, "handler.py", "--test_input", argument],
         cwd=ROOT, env=worker_env(tmp_path / "volume", tmp_path, WORKER_PROFILE="offline"),
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert completed.returncode == 1
-    assert "worker: --test_input is not valid JSON (" in completed.stderr
+    assert f"worker: --test_input {said}" in completed.stderr
     assert "Traceback" not in completed.stdout + completed.stderr

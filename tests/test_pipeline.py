@@ -149,7 +149,7 @@ def test_running_out_of_gpu_memory_is_a_clear_error_and_the_next_job_runs(local_
 def test_a_language_the_f5_base_model_was_not_trained_on_is_warned_about(loaded_models):
     from worker.plan import Plan
 
-    assert loaded_models.engines["f5"].trained_languages == ("en", "zh")  # a checkpoint named F5TTS_v1_Base
+    assert loaded_models.engines["f5"].trained_languages == ("en", "zh")  # the released checkpoints' (the default)
     voice = {"url": "https://example.com/voice.wav", "text": "Hello."}
     warned = {}
     for language in ("en", "zh", "ja", "fr"):
@@ -158,6 +158,7 @@ def test_a_language_the_f5_base_model_was_not_trained_on_is_warned_about(loaded_
     assert warned["en"] == warned["zh"] == []
     assert warned["ja"] == [
         "language: F5-TTS/F5TTS_v1_Base was trained on en and zh, not 'ja': expect speech that is hard to understand "
-        "(a checkpoint trained on it goes in F5_MODEL; tts.engine espeak speaks it)"
+        "(tts.engine espeak speaks it; for a checkpoint trained on it, set F5_REPO and F5_CHECKPOINT_FILE, and "
+        "F5_LANGUAGES to what it knows)"
     ]
     assert len(warned["fr"]) == 1

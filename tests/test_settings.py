@@ -96,11 +96,26 @@ def test_runpods_bucket_variable_names_are_accepted():
         ({"WORKER_CACHE_MAX_MB": "0"}, "WORKER_CACHE_MAX_MB='0': use a whole number of MiB from 1 to"),
         ({"WORKER_CACHE_MAX_MB": "1.5"}, "WORKER_CACHE_MAX_MB='1.5': use a whole number of MiB"),
         ({"WORKER_CACHE_MAX_MB": "2GB"}, "WORKER_CACHE_MAX_MB='2GB': use a whole number of MiB"),
+        ({"F5_LANGUAGES": "french"}, "F5_LANGUAGES='french': use language codes like en,zh, or any"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message(env, message):
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("env", "languages"),
+    [
+        ({}, ("en", "zh")),  # the released checkpoints
+        ({"F5_REPO": "SWivid/F5-TTS", "F5_CHECKPOINT_FILE": "F5TTS_Base/model_1200000.safetensors"}, ("en", "zh")),
+        ({"F5_REPO": "someone/F5-TTS-French"}, None),  # a fine-tune: not known, so no warning
+        ({"F5_REPO": "someone/F5-TTS-French", "F5_LANGUAGES": "fr, en"}, ("fr", "en")),
+        ({"F5_LANGUAGES": "any"}, None),
+    ],
+)
+def test_the_languages_f5_was_trained_on_come_from_the_setting_or_the_released_checkpoints(env, languages):
+    assert Settings.from_env(env).f5_languages == languages
 
 
 @pytest.mark.parametrize(

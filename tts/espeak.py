@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from alignment import AlignedWord, TextSpan, fill_missing_times, is_unspoken
+from alignment import AlignedWord, TextSpan, fill_missing_times
+from common.text import is_unspoken
 from tts import ChunkSpan, Speech, SynthesisOptions
 from voice import ReferenceVoice
 
@@ -188,12 +189,13 @@ def word_times(text: str, events: list[tuple[int, int]], pcm: np.ndarray, rate_h
         # eSpeak sometimes speaks a few words as one (no event for "it", "is" in "as it is"): the sound is
         # shared among them by length, and the words without an event of their own are flagged (an aligner can
         # time them inside the group's span later).
+        # Punctuation alone ("there — and") has no sound to share: it gets none, and is not flagged.
         group = range(index, following)
-        lengths = [max(1, len(words[member])) for member in group]
-        edges = np.cumsum([0, *lengths]) / sum(lengths)
+        lengths = [0 if is_unspoken(words[member]) else max(1, len(words[member])) for member in group]
+        edges = np.cumsum([0, *lengths]) / max(1, sum(lengths))
         for position, member in enumerate(group):
             share = (start + (end - start) * float(edges[position]), start + (end - start) * float(edges[position + 1]))
-            times[member] = (*share, member != index)
+            times[member] = (*share, member != index and lengths[position] > 0)
     for index in range(known[0] if known else 0):  # words before the first event: squeezed at the start
         times[index] = (0.0, 0.0, not is_unspoken(words[index]))
     return [

@@ -76,11 +76,6 @@ def f5_model_modules() -> tuple[Any, Any, ModuleType]:
     return CFM, DiT, utils
 
 
-# The released base models learned English and Chinese (the Emilia corpus); fine-tunes of other names may know more.
-BASE_MODELS = ("F5TTS_v1_Base", "F5TTS_Base")
-BASE_LANGUAGES = ("en", "zh")
-
-
 class F5Synthesizer:
     """Loads an F5-TTS checkpoint and a Vocos vocoder once; synthesizes any number of jobs after that."""
 
@@ -88,14 +83,20 @@ class F5Synthesizer:
     needs_reference = True  # it clones the reference voice
     times_words = False  # the aligner finds when each word is spoken
 
-    def __init__(self, model: Any, vocoder: Any, device: str, name: str, budget: int) -> None:
+    def __init__(
+        self,
+        model: Any,
+        vocoder: Any,
+        device: str,
+        name: str,
+        budget: int,
+        trained_languages: tuple[str, ...] | None = None,
+    ) -> None:
         self._model = model
         self._vocoder = vocoder
         self._device = device
         self.name = name
-        self.trained_languages: tuple[str, ...] | None = (
-            BASE_LANGUAGES if name.rsplit("/", 1)[-1] in BASE_MODELS else None
-        )
+        self.trained_languages = trained_languages
         self._window_frames = window_frames(model)
         # The only caller of the model: it batches the chunks of every job in flight.
         # On the CPU every call already uses all cores: batching only adds padding and the attention mask's cost
@@ -113,8 +114,11 @@ class F5Synthesizer:
         return True
 
     @classmethod
-    def load(cls, model_dir: Path, vocos_dir: Path, runtime: Runtime) -> F5Synthesizer:
-        """Load `model.safetensors`/`model.pt` + `vocab.txt` from `model_dir` and Vocos from `vocos_dir`.
+    def load(
+        cls, model_dir: Path, vocos_dir: Path, runtime: Runtime, trained_languages: tuple[str, ...] | None = None
+    ) -> F5Synthesizer:
+        """Load `model.safetensors`/`model.pt` + `vocab.txt` from `model_dir` and Vocos from `vocos_dir`;
+        `trained_languages`: what the checkpoint was trained on, where known (a job in another gets a warning).
 
         The architecture comes from F5's packaged config named like the folder (e.g. F5TTS_v1_Base); an
         `arch.json` in the folder overrides its fields, for fine-tunes of another size. The transformer runs in
@@ -163,7 +167,8 @@ class F5Synthesizer:
         model = model.to(runtime.device, getattr(torch, runtime.dtype)).eval()
         vocoder = _load_vocos(vocos_dir, runtime.device)
         budget = batch_budget(runtime.device, int(arch["heads"]), torch.finfo(getattr(torch, runtime.dtype)).bits // 8)
-        return cls(model, vocoder, runtime.device, name=f"F5-TTS/{model_dir.name}", budget=budget)
+        name = f"F5-TTS/{model_dir.name}"
+        return cls(model, vocoder, runtime.device, name=name, budget=budget, trained_languages=trained_languages)
 
     def warm_up(self) -> None:
         """One short synthesis at start-up, so the first job does not pay for kernel selection and caches."""

@@ -156,8 +156,9 @@ def nvenc_available() -> bool:
         return False
     if encoded.returncode != 0:
         log.info(
-            "NVENC: no hardware encoder here, as on any machine without an NVIDIA GPU and on the H100 (ffmpeg: %s); "
-            "videos are encoded with x264",
+            "NVENC: the encoder could not be opened (expected without an NVIDIA GPU, on GPUs without NVENC such as "
+            "the H100 and A100, and where the container lacks the driver's video capability; ffmpeg: %s); videos "
+            "are encoded with x264",
             _said(encoded.stderr),
         )
         return False

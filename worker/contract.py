@@ -28,7 +28,7 @@ from alignment import AlignedChar, AlignedWord
 from audio import AudioFile
 from common.errors import InvalidInput
 from common.ffmpeg import AudioFormat
-from common.text import unspaced
+from common.text import is_unspoken, unspaced
 from storage import PRESIGN_MAX_S, StoredObject
 from subtitles import ALL_FORMATS, PRESETS, SubtitleFormat, SubtitleLayout, line_columns_for, speaker_looks
 from tts import ChunkSpan, Speech
@@ -559,7 +559,7 @@ CLIP_SOURCES = "give voice.base64, voice.url, voice.s3_key or voice.name"
 def _has_words(text: str) -> str:
     if not text.split():
         raise ValueError("must contain at least one word")
-    if not any(char.isalnum() for char in text):  # "... !!!": punctuation alone, which no voice says
+    if all(is_unspoken(word) for word in text.split()):  # "... !!!": nothing a voice says
         raise ValueError("must contain at least one word: punctuation alone is not spoken")
     return text
 

@@ -143,8 +143,8 @@ class Plan:
         ]
         untrained = [
             f"language: {engine.name} was trained on {' and '.join(engine.trained_languages)}, not "
-            f"{self.language!r}: expect speech that is hard to understand (a checkpoint trained on it goes in "
-            "F5_MODEL; tts.engine espeak speaks it)"
+            f"{self.language!r}: expect speech that is hard to understand (tts.engine espeak speaks it; for a "
+            "checkpoint trained on it, set F5_REPO and F5_CHECKPOINT_FILE, and F5_LANGUAGES to what it knows)"
             for engine in engines
             if engine.trained_languages is not None and self.language not in engine.trained_languages
         ]

@@ -28,6 +28,8 @@ WORKER_VARIABLES = (
     "WORKER_CACHE_MAX_MB",
 )  # fmt: skip
 MAX_CONCURRENCY = 64
+F5_RELEASES = "SWivid/F5-TTS"  # the released checkpoints (worker.weights fetches F5_REPO, this by default)
+F5_BASE_LANGUAGES = ("en", "zh")  # what they were trained on (the Emilia corpus)
 MAX_CACHE_MB = 1024 * 1024  # 1 TiB: anything larger is a typo
 # Read by the bootstrap (bootstrap/config.py), or set by it for the handler.
 BOOTSTRAP_VARIABLES = (
@@ -49,6 +51,8 @@ class Settings:
     log_level: str
     url_allow_networks: str  # CIDRs voice URLs may reach besides the public internet (voice.fetch)
     align_languages: tuple[str, ...] = ("en",)  # an alignment model is loaded for each
+    # What the F5 checkpoint was trained on; a job in another language gets a warning. None: not known.
+    f5_languages: tuple[str, ...] | None = F5_BASE_LANGUAGES
     profile: str = "full"  # full: F5-TTS + wav2vec2 from the volume; offline: eSpeak NG + PocketSphinx only
     asr_model: str | None = "large-v3-turbo"  # faster-whisper model for clips without a transcript; None: off
     tts_dtype: str = "auto"  # auto | float32 | float16 | bfloat16 (tts.runtime)
@@ -86,6 +90,7 @@ class Settings:
             log_level=_log_level(env.get("WORKER_LOG_LEVEL", "INFO")),
             url_allow_networks=_networks(env.get("WORKER_URL_ALLOW_NETWORKS", "")),
             align_languages=_languages(env.get("WORKER_ALIGN_LANGUAGES", "en")),
+            f5_languages=_f5_languages(env),
             profile=_profile(env.get("WORKER_PROFILE", "full")),
             asr_model=_asr_model(env.get("WORKER_ASR_MODEL", "large-v3-turbo")),
             tts_dtype=_dtype(env.get("WORKER_TTS_DTYPE", "auto")),
@@ -137,6 +142,19 @@ def _languages(value: str) -> tuple[str, ...]:
     if not languages or not all(code.isalpha() and 2 <= len(code) <= 3 for code in languages):
         raise SettingsError(f"WORKER_ALIGN_LANGUAGES={value!r}: use language codes like en or en,de,fr")
     return languages
+
+
+def _f5_languages(env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """F5_LANGUAGES, else English and Chinese for the released models (the default F5_REPO), else not known."""
+    value = env.get("F5_LANGUAGES", "").strip().lower()
+    if value in ("any", "unknown"):
+        return None
+    if value:
+        languages = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        if not all(code.isalpha() and 2 <= len(code) <= 3 for code in languages):
+            raise SettingsError(f"F5_LANGUAGES={value!r}: use language codes like en,zh, or any")
+        return languages
+    return F5_BASE_LANGUAGES if env.get("F5_REPO", F5_RELEASES) == F5_RELEASES else None
 
 
 def _profile(value: str) -> str:

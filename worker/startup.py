@@ -121,7 +121,9 @@ def _load_volume_models(settings: Settings) -> tuple[F5Synthesizer, Wav2Vec2Alig
     runtime = detect_runtime(device, settings.tts_dtype)
     log.info("start-up: F5-TTS runs on %s; volume %s", runtime.describe(), settings.volume_dir)
     with phase("F5-TTS + Vocos load"):
-        synthesizer = F5Synthesizer.load(layout.f5_dir(settings.f5_model), layout.vocos_dir, runtime)
+        synthesizer = F5Synthesizer.load(
+            layout.f5_dir(settings.f5_model), layout.vocos_dir, runtime, trained_languages=settings.f5_languages
+        )
     with phase("F5-TTS warm-up"):
         synthesizer.warm_up()
     if missing_alignment:
