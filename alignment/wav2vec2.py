@@ -18,14 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from alignment import (
-    AlignedChar,
-    AlignedWord,
-    HeardWord,
-    TextSpan,
-    fill_missing_times,
-    spans_to_align,
-)
+from alignment import AlignedChar, AlignedWord, HeardWord, TextSpan, fill_missing_times, spans_to_align
 from alignment.ctc import TokenSpan, forced_align, greedy_path
 from common.text import is_unspoken
 

@@ -77,8 +77,9 @@ def decode_recording(path: Path, sample_rate_hz: int, field: str = "audio") -> R
 AS_SENT = {"wav": ("wav", "audio/wav"), "mp3": ("mp3", "audio/mpeg"), "flac": ("flac", "audio/flac"),
            "ogg": ("ogg", "audio/ogg")}  # fmt: skip
 MP4_FAMILY, MATROSKA_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
-# From anything else (a video, a .mkv, a .mov of PCM) the audio stream is copied out, unchanged, into the container
-# its codec plays in: codec → (ffmpeg muxer, extension, content type). Other codecs are encoded as FLAC, losslessly.
+# From anything else (a video, several audio streams, a .mkv, a .mov of PCM) the first audio stream is copied out,
+# unchanged, into the container its codec plays in: codec → (ffmpeg muxer, extension, content type). Other codecs
+# are encoded as FLAC, losslessly.
 WAV_PCM = ("pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le")
 COPIED_INTO = {"aac": ("mp4", "m4a", "audio/mp4"), "alac": ("mp4", "m4a", "audio/mp4"),
                "mp3": ("mp3", "mp3", "audio/mpeg"), "opus": ("ogg", "ogg", "audio/ogg"),

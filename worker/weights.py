@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker.settings import Settings, runpod_volume_mounted
+from worker.settings import F5_RELEASES, Settings, runpod_volume_mounted
 from worker.startup import ASR_REQUIRED_FILES, missing_models
 
 # (repository, file in the repository, destination path); raises FileNotFoundError if the repository lacks it.
@@ -70,7 +70,7 @@ class ModelSource:
         """`languages` and `asr_model` as the worker's Settings read them."""
         env = os.environ if env is None else env
         return cls(
-            f5_repo=env.get("F5_REPO", "SWivid/F5-TTS"),
+            f5_repo=env.get("F5_REPO", F5_RELEASES),
             f5_checkpoint=env.get("F5_CHECKPOINT_FILE", "F5TTS_v1_Base/model_1250000.safetensors"),
             f5_vocab=env.get("F5_VOCAB_FILE", "F5TTS_v1_Base/vocab.txt"),
             vocos_repo=env.get("VOCOS_REPO", "charactr/vocos-mel-24khz"),
