@@ -10,22 +10,25 @@ import numpy as np
 from common.dsp import PEAK_LIMIT
 
 MAX_LEVELLING_GAIN_DB = 20.0
+TRUE_PEAK_LIMIT = 10 ** (-1.0 / 20)  # -1 dBTP: EBU R128's ceiling, and the streaming services' (headroom for codecs)
+OVERSAMPLING = 4  # as ITU-R BS.1770's true-peak meter
 
 
 def normalize_loudness(
     samples: np.ndarray,
     rate_hz: int,
     target_lufs: float,
-    peak_limit: float = PEAK_LIMIT,
+    peak_limit: float = TRUE_PEAK_LIMIT,
     written_at_hz: int | None = None,
 ) -> tuple[np.ndarray, str | None]:
     """Bring the integrated loudness (ITU-R BS.1770, as EBU R128 measures it) to `target_lufs`.
 
-    A gain, then a look-ahead peak limiter where the gain would push peaks past `peak_limit` (speech has
-    peaks 15-20 dB above its loudness, so -16 LUFS needs one); the limiter only lowers short peaks, so nothing
-    moves in time. Measured again after limiting, up to three rounds; a target still out of reach by more than
-    half a unit is reported, never clipped. Loudness is measured as the file will hold the audio: resampled to
-    `written_at_hz` where the file's rate differs (a lower rate loses the highs, which BS.1770 weighs most).
+    A gain, then a look-ahead limiter where the gain would push the true peak (between samples, as a 4x
+    oversampling meter sees it) past `peak_limit` (speech has peaks 15-20 dB above its loudness, so -16 LUFS needs
+    one); the limiter only lowers short peaks, so nothing moves in time. Measured again after limiting, up to
+    three rounds; a target still out of reach by more than half a unit is reported, never clipped. Loudness is
+    measured as the file will hold the audio: resampled to `written_at_hz` where the file's rate differs (a lower
+    rate loses the highs, which BS.1770 weighs most).
     """
     import pyloudnorm
 
@@ -49,7 +52,7 @@ def normalize_loudness(
             return samples, "audio.loudness_lufs was not applied: the audio is silent"
         if abs(measured - target_lufs) <= 0.1:
             break
-        shaped = limit_peaks(shaped * 10 ** ((target_lufs - measured) / 20), rate_hz, peak_limit)
+        shaped = limit_peaks(shaped * 10 ** ((target_lufs - measured) / 20), rate_hz, peak_limit, true_peak=True)
     reached = loudness(shaped)
     note = None
     if abs(reached - target_lufs) > 0.5:
@@ -57,20 +60,41 @@ def normalize_loudness(
     return shaped.astype(np.float32), note
 
 
-def limit_peaks(samples: np.ndarray, rate_hz: int, peak_limit: float, window_s: float = 0.005) -> np.ndarray:
-    """Lower the gain smoothly around every sample that would pass `peak_limit`.
+def limit_peaks(
+    samples: np.ndarray, rate_hz: int, peak_limit: float, window_s: float = 0.005, true_peak: bool = False
+) -> np.ndarray:
+    """Lower the gain smoothly around every sample that would pass `peak_limit` (with `true_peak`, every sample
+    whose stretch up to the next sample would, once reconstructed: `true_peaks`).
 
     The gain each sample needs is spread to its neighbours within `window_s` (a running minimum: the look-ahead),
     then smoothed with a running mean half as wide, which never rises above what any sample in reach needs.
     """
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    needed = np.minimum(1.0, peak_limit / np.maximum(np.abs(samples), 1e-12))
+    magnitude = true_peaks(samples) if true_peak else np.abs(samples)
+    needed = np.minimum(1.0, peak_limit / np.maximum(magnitude, 1e-12))
     if needed.min() >= 1.0:
         return samples
     reach = max(1, int(window_s * rate_hz))
     gain = uniform_filter1d(minimum_filter1d(needed, size=2 * reach + 1, mode="nearest"), size=reach, mode="nearest")
     return samples * np.minimum(gain, needed)
+
+
+def true_peaks(samples: np.ndarray, block: int = 1 << 18) -> np.ndarray:
+    """For each sample, the largest magnitude of the signal from it to the next one, as a 4x oversampling meter
+    sees it (ITU-R BS.1770-4, annex 2). Oversampled a block at a time, so a long take does not take four times
+    its memory at once; blocks overlap by more than the interpolation filter reaches."""
+    from scipy.signal import resample_poly
+
+    margin = 64
+    peaks = np.empty(len(samples), dtype=np.float64)
+    for start in range(0, len(samples), block):
+        first, last = max(0, start - margin), min(len(samples), start + block + margin)
+        upsampled = np.abs(resample_poly(samples[first:last].astype(np.float64), OVERSAMPLING, 1))
+        upsampled = upsampled[: (last - first) * OVERSAMPLING].reshape(-1, OVERSAMPLING).max(axis=1)
+        inside = slice(start - first, start - first + min(block, len(samples) - start))
+        peaks[start : start + (inside.stop - inside.start)] = upsampled[inside]
+    return np.maximum(peaks, np.abs(samples))
 
 
 def level_voices(parts: Sequence[np.ndarray], voices: Sequence[Hashable], rate_hz: int) -> list[np.ndarray]:

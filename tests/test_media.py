@@ -248,3 +248,4 @@ def test_an_align_job_with_a_video_runs_through_the_local_api_into_the_bucket(me
             == client.get_object(Bucket="media", Key=stored["key"])["Body"].read()
         )
     assert base64.b64decode(output["audio"]["base64"]) == path.read_bytes()
+    assert "PlayResX: 320\nPlayResY: 180" in output["subtitles"]["ass"]["text"]  # laid out for the video too

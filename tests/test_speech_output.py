@@ -35,22 +35,31 @@ def run(pipeline, **job):  # type: ignore[no-untyped-def]
     return pipeline.handle(parse_job(raw), "job", lambda _: None)
 
 
-def integrated_lufs(path: Path) -> float:
-    """Measured by ffmpeg's ebur128 filter: a separate implementation from the one the worker uses."""
+def ebur128(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP), measured by ffmpeg's ebur128 filter: a separate
+    implementation from the one the worker uses."""
     report = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "info", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
+        ["ffmpeg", "-nostdin", "-v", "info", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
         capture_output=True,
         text=True,
         check=True,
     ).stderr
-    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report)[-1])
+    loudness = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report)[-1])
+    return loudness, float(re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", report)[-1])
 
 
-@pytest.mark.parametrize("target", [-23.0, -16.0])
-def test_the_output_reaches_the_loudness_target(local_pipeline, target):
+def integrated_lufs(path: Path) -> float:
+    return ebur128(path)[0]
+
+
+@pytest.mark.parametrize("target", [-23.0, -16.0, -14.0])
+def test_the_output_reaches_the_loudness_target_with_true_peaks_under_minus_1_dbtp(local_pipeline, target):
+    """-14 LUFS (streaming) is louder than speech's peaks allow unlimited: the limiter works, and the true peak
+    (between samples) stays under EBU R128's -1 dBTP, give or take ffmpeg's meter."""
     result = run(local_pipeline, audio={"format": "flac", "loudness_lufs": target})
-    path = local_path(result["audio"]["url"])
-    assert integrated_lufs(path) == pytest.approx(target, abs=0.5)
+    loudness, true_peak_dbtp = ebur128(local_path(result["audio"]["url"]))
+    assert loudness == pytest.approx(target, abs=0.5)
+    assert true_peak_dbtp <= -1.0 + 0.2
     assert not [warning for warning in result["warnings"] if "loudness" in warning]
 
 
