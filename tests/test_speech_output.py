@@ -76,6 +76,23 @@ def test_the_loudness_target_holds_in_a_file_written_at_another_rate(local_pipel
     assert not [warning for warning in result["warnings"] if "loudness" in warning]
 
 
+def test_the_true_peak_meter_sees_between_samples_and_where():
+    from audio.loudness import true_peaks
+
+    rate = 48_000
+    time_s = np.arange(rate) / rate
+    quarter_rate = np.sin(2 * np.pi * rate / 4 * time_s + np.pi / 4)  # every sample at 0.707 of the wave's peak
+    assert np.abs(quarter_rate).max() == pytest.approx(0.7071, abs=1e-3)
+    assert true_peaks(quarter_rate)[100:-100].max() == pytest.approx(1.0, abs=0.01)
+    tone = np.sin(2 * np.pi * 1000 * time_s + 0.3)
+    assert true_peaks(tone).max() == pytest.approx(1.0, abs=0.005)
+    click = np.zeros(2000)
+    click[1000], click[1001] = 1.0, -1.0  # rings between the samples on either side, symmetrically, and only there
+    envelope = true_peaks(click)
+    assert envelope[999] == pytest.approx(envelope[1001]) and envelope[999] > 1.0
+    assert envelope[:990].max() < 0.05 and envelope[1012:].max() < 0.05
+
+
 def test_a_target_the_peaks_do_not_allow_stops_short_and_says_so(local_pipeline):
     result = run(local_pipeline, audio={"format": "wav", "loudness_lufs": -5.0})
     peak = np.abs(decode_mono(local_path(result["audio"]["url"]), 22050, 60)).max()
