@@ -74,11 +74,12 @@ def random_f5(arch_overrides: dict[str, int]):
     """F5's `CFM(DiT)` as its packaged F5TTS_v1_Base config builds it, with `arch_overrides`, random weights."""
     from importlib.resources import files
 
-    from f5_tts.model import CFM, DiT
-    from f5_tts.model.utils import get_tokenizer
     from omegaconf import OmegaConf
 
-    vocab_map, vocab_size = get_tokenizer(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), "custom")
+    from tts.f5 import f5_model_modules  # not `from f5_tts.model import …`: the package imports its trainer
+
+    CFM, DiT, f5_utils = f5_model_modules()
+    vocab_map, vocab_size = f5_utils.get_tokenizer(str(files("f5_tts").joinpath("infer/examples/vocab.txt")), "custom")
     config = OmegaConf.load(str(files("f5_tts").joinpath(f"configs/{F5_MODEL_NAME}.yaml")))
     arch = {**cast(dict[str, Any], OmegaConf.to_container(config.model.arch)), **arch_overrides}
     mel = config.model.mel_spec
