@@ -212,6 +212,10 @@ def test_the_redactor_removes_signatures_credentials_secrets_and_clips():
     assert "beef" not in redact("Signature:\n" + "beef" * 16)
     assert "s3cr3t-value-123" not in line and "abc.def" not in line and "QUJD" * 10 not in line
     assert "X-Amz-Expires=60" in line
+    assert redact("fetching https://mirror:hf_pass@hub.example.com/x failed") == (
+        "fetching https://[redacted]@hub.example.com/x failed"
+    )
+    assert redact("mail me@example.com at 10:30") == "mail me@example.com at 10:30"
 
 
 def test_a_secret_split_across_two_writes_is_still_redacted(tmp_path):

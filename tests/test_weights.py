@@ -226,6 +226,11 @@ def test_a_hub_that_lacks_a_file_or_does_not_answer_is_named_and_nothing_is_publ
         silent.stderr
     )
     assert "has none of" not in silent.stderr
-    for volume in ("lacking", "silent"):
+    # HF_ENDPOINT may carry credentials (a private mirror): the message names the hub, not them.
+    private = fetch_weights(tmp_path / "private", f"http://mirror:s3cr3t-pass@127.0.0.1:{free_port()}", tmp_path)
+    assert private.returncode == 4
+    assert "http://[redacted]@127.0.0.1:" in private.stderr, private.stderr
+    assert "s3cr3t-pass" not in private.stderr + private.stdout and "mirror:" not in private.stderr
+    for volume in ("lacking", "silent", "private"):
         models = settings_for(tmp_path / volume).layout.models_dir
         assert [path for path in models.rglob("*") if path.is_file()] == []

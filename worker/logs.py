@@ -1,8 +1,8 @@
 """Logging set-up, and the redaction every line passes through before it leaves the process.
 
 stdout and stderr themselves are wrapped, so prints from the libraries (RunPod's SDK logs with `print`) are
-redacted too: presigned URL signatures and credentials, the configured secrets, and long base64 runs (a voice
-clip pasted into a message) never reach the log.
+redacted too: presigned URL signatures, credentials in URLs and headers, the configured secrets, and long base64
+runs (a voice clip pasted into a message) never reach the log.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ _URL_SECRETS = re.compile(
     r"(?i)(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId|sig|token)=[^&\s'\"<>]+"
 )
 _SIGNING_DEBUG = re.compile(r"(?i)(signature|string to sign|canonical request|credential)(:\s*)[^\n]*(\n[0-9a-f]{64})?")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:'\"<>]+(?::[^\s/@'\"<>]*)?@")  # https://user:token@
 _AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
 
@@ -33,6 +34,7 @@ class Redactor:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         text = _URL_SECRETS.sub(lambda match: f"{match.group(1)}={REDACTED}", text)
+        text = _URL_USERINFO.sub(lambda match: f"{match.group(1)}{REDACTED}@", text)
         text = _SIGNING_DEBUG.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}", text)
         text = _AUTH_HEADER.sub(lambda match: f"{match.group(1)}{REDACTED}", text)
         return _BASE64_RUN.sub(lambda match: f"[{len(match.group(0))} base64 characters]", text)

@@ -246,7 +246,11 @@ def hub_download(repo: str, name_in_repo: str, destination: Path) -> None:
 
 def main() -> int:
     from bootstrap.weights_marker import weights_marker
+    from worker.logs import install_redaction
 
+    # What this step prints goes straight to the worker's log: a hub error can quote HF_ENDPOINT (which may carry
+    # user:token@) or a token.
+    install_redaction(os.environ.get(name, "") for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"))
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     try:
         settings = Settings.from_env(os.environ, runpod_volume_mounted())
