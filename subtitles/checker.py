@@ -14,7 +14,7 @@ guides' preferences, each exception counted:
 - the timing rules (`TIMING_RULES`) are reported as measured: the speech's pace decides them as much as the
   cutting does;
 - a word wider than a line is a soft exception (`word_too_wide`): no break can help it.
-Word lists come from `subtitles.cues.BREAK_WORDS` (English first); another language gets the other rules.
+Word lists come from `subtitles.break_words`; a language without one gets the other rules.
 Chinese and Japanese lines are measured as written: no space before a glued word (`TimedWord.glued`).
 In scripts, a cue's words must all be one speaker's (`speaker_change`), and a change of speaker ends a phrase
 like a sentence end.
@@ -28,19 +28,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from subtitles.break_words import BreakWords, break_words_for, ends_sentence
 from subtitles.cues import (
     BREAK_COST,
     MAX_CHARS_PER_SECOND,
     MIN_GAP_S,
     PAUSE_BREAK_S,
-    BreakWords,
     Cue,
     SubtitleLayout,
     TimedWord,
     break_kind,
-    break_words_for,
     display_width,
-    ends_sentence,
     line_text,
     line_width_limit,
     reading_characters,

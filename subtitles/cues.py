@@ -22,7 +22,7 @@ break cheaper; a bad break between cues costs twice a bad line break. A one-word
 `min_duration_s`, reading faster than the language allows (`reading_speed_for`), a cue break with no pause of
 `MIN_GAP_S`, unbalanced or top-heavy lines, and every cue break inside a sentence cost something too. A cue never
 has more words than fit its lines, so the search is linear in the number of words. The word lists are per
-language (`BREAK_WORDS`, English first).
+language (`subtitles.break_words`).
 
 Chinese and Japanese: each character is a word of its own (Latin words and numbers whole, punctuation attached:
 `common.text.units`), and a word written with no space before it is `glued`. Lines, cues and every format join
@@ -51,6 +51,7 @@ from itertools import accumulate
 from typing import Literal
 
 from common.text import join_units
+from subtitles.break_words import BreakWords, break_words_for, ends_clause, ends_sentence, language_key
 from subtitles.styles import (
     CAPITAL_WIDTH_RATIO,
     GLYPH_WIDTH_RATIO,
@@ -62,10 +63,6 @@ from subtitles.styles import (
 )
 from subtitles.timing import end_limit_centiseconds, to_centiseconds
 
-SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
-CLAUSE_END = (",", ";", ":", "—", "–", "，", "；", "：", "、")
-OPENING_MARKS = "\"'“‘«‹([{¿¡「『（《〈【"
-CLOSING_MARKS = "\"'”’»›)]}」』）》〉】"
 # Japanese small kana never start a line (kinsoku shori, JIS X 4051): they end the sound before them.
 SMALL_KANA = tuple("ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿｧｨｩｪｫｬｭｮｯ")
 PAUSE_BREAK_S = 0.7  # a silence this long ends a cue
@@ -99,7 +96,7 @@ class SubtitleLayout:
     max_words_per_cue: int | None = None  # short-video captions show a few words at a time (e.g. 3)
     uppercase: bool = False  # shown in capitals (the files' words and timings are unchanged)
     highlight_scale: float = 1.0  # highlight mode: the spoken word grows to this size and back (1: no pop)
-    language: str = "en"  # whose words are bad places for a break (BREAK_WORDS; others: punctuation and timing)
+    language: str = "en"  # whose words are bad places for a break (`subtitles.break_words`)
     min_duration_s: float = 0.6
     max_duration_s: float = 7.0
     allow_overlap: bool = False
@@ -197,138 +194,12 @@ def reading_characters(words: Sequence[TimedWord]) -> int:
 
 def line_columns_for(language: str) -> int:
     """The guides' longest line for the language, in display columns (`LINE_COLUMNS`; others: English's 42)."""
-    return LINE_COLUMNS.get(_language_key(language), DEFAULT_LINE_COLUMNS)
+    return LINE_COLUMNS.get(language_key(language), DEFAULT_LINE_COLUMNS)
 
 
 def reading_speed_for(language: str) -> float:
     """The most characters a second a reader of the language reads (`READING_SPEEDS_CPS`; others: English's)."""
-    return READING_SPEEDS_CPS.get(_language_key(language), MAX_CHARS_PER_SECOND)
-
-
-# --- Where a line may break: one language's words that must not end a line ---
-
-
-@dataclass(frozen=True)
-class BreakWords:
-    """A language's words after which a line or cue should not end (lower case, apostrophes as `'`).
-
-    The guides: never split an article from its noun or a preposition from its phrase; break before a
-    conjunction or preposition rather than after; keep a subject pronoun, auxiliary or negation with its verb.
-    """
-
-    articles: frozenset[str] = frozenset()  # and other determiners
-    prepositions: frozenset[str] = frozenset()
-    conjunctions: frozenset[str] = frozenset()
-    possessives: frozenset[str] = frozenset()
-    possessive_suffix: str | None = None  # English "'s": John's car
-    not_possessive: frozenset[str] = frozenset()  # contractions that end like a possessive: it's, there's
-    binds_forward: frozenset[str] = frozenset()  # subject pronouns, auxiliaries, negation, degree words
-    abbreviations: frozenset[str] = frozenset()  # end in a full stop without ending the sentence: Dr. Smith
-
-    def function_word_kind(self, text: str) -> str | None:
-        """ "article", "preposition", "conjunction" or "possessive" when a line must not end on this word."""
-        if _bare(text).endswith(CLAUSE_END + SENTENCE_END):
-            return None  # it ends a clause: a good break, whatever the word
-        word = _normalized(text)
-        for kind, members in (
-            ("article", self.articles),
-            ("preposition", self.prepositions),
-            ("conjunction", self.conjunctions),
-            ("possessive", self.possessives),
-        ):
-            if word in members:
-                return kind
-        suffix = self.possessive_suffix
-        if suffix and word.endswith(suffix) and len(word) > len(suffix) and word not in self.not_possessive:
-            return "possessive"
-        return None
-
-    def opens_phrase(self, text: str) -> bool:
-        """Whether a phrase starts with this word (a conjunction, preposition, pronoun or auxiliary): a line may
-        break before it."""
-        word = _normalized(text)
-        return word in self.conjunctions or word in self.prepositions or word in self.binds_forward
-
-    def binds_to_next(self, text: str) -> bool:
-        word = _normalized(text)
-        return word in self.binds_forward or word in self.abbreviations or word in self.not_possessive
-
-
-ENGLISH = BreakWords(
-    articles=frozenset(
-        "a an the this that these those every each either neither another some any no such what which whose".split()
-    ),
-    prepositions=frozenset(
-        "about above across after against along amid among around at before behind below beneath beside besides "
-        "between beyond by despite during except for from in inside into near of on onto outside past per since "
-        "than through throughout till to toward towards under underneath unlike until unto upon via with within "
-        "without".split()
-    ),
-    conjunctions=frozenset(
-        "and or but nor so yet because although though while whereas if unless whether as once when whenever "
-        "where wherever lest cause".split()
-    ),
-    possessives=frozenset("my your his her its our their".split()),
-    possessive_suffix="'s",
-    not_possessive=frozenset(
-        "it's he's she's that's what's who's where's when's why's how's there's here's let's".split()
-    ),
-    binds_forward=frozenset(
-        "i you he she we they am is are was were be been will would shall should can could may might must do does "
-        "did has have had not never very quite rather more most less least too i'm i'll i'd i've you're you'll "
-        "you'd you've he'll he'd she'll she'd we're we'll we'd we've they're they'll they'd they've it'll don't "
-        "doesn't didn't won't wouldn't can't cannot couldn't shouldn't isn't aren't wasn't weren't haven't hasn't "
-        "hadn't mustn't".split()
-    ),
-    abbreviations=frozenset("mr. mrs. ms. dr. prof. st. mt. jr. sr. vs. e.g. i.e.".split()),
-)
-# Add a language here (its code's first part: "en" for en-us); others get punctuation and timing rules only. In
-# Chinese and Japanese that means a line may break between any two characters (each is a word), best after
-# punctuation (，、。 end clauses and sentences) or at a pause.
-BREAK_WORDS: dict[str, BreakWords] = {"en": ENGLISH}
-DEFAULT_LANGUAGE = "en"
-
-
-def break_words_for(language: str) -> BreakWords:
-    """The language's break words (`en-us` uses `en`'s); none for a language without a list."""
-    return BREAK_WORDS.get(_language_key(language), BreakWords())
-
-
-def _language_key(language: str) -> str:
-    """A language code's first part, in lower case: `zh` for zh-Hans or zh_TW."""
-    return language.lower().replace("_", "-").split("-")[0]
-
-
-def ends_sentence(text: str, following: str | None, words: BreakWords) -> bool:
-    """Whether a sentence ends with this word: closing punctuation (quotes after it allowed), not an abbreviation
-    such as "Dr.", and the next word does not carry on in lower case ('"Ready?" she asked')."""
-    bare = _bare(text)
-    if not bare.endswith(SENTENCE_END):
-        return False
-    if bare.endswith(".") and _normalized(text) in words.abbreviations:
-        return False
-    return following is None or not _starts_lower_case(following)
-
-
-def ends_clause(text: str, words: BreakWords) -> bool:
-    """Whether the word ends with punctuation that makes a good break (a comma, a question, a sentence end)."""
-    bare = _bare(text)
-    if bare.endswith(CLAUSE_END):
-        return True
-    return bare.endswith(SENTENCE_END) and _normalized(text) not in words.abbreviations
-
-
-def _bare(text: str) -> str:
-    return text.rstrip(CLOSING_MARKS)
-
-
-def _normalized(text: str) -> str:
-    return text.replace("’", "'").strip(OPENING_MARKS + CLOSING_MARKS).lower()
-
-
-def _starts_lower_case(text: str) -> bool:
-    first = next((char for char in text if char.isalpha()), "")
-    return first.islower()
+    return READING_SPEEDS_CPS.get(language_key(language), MAX_CHARS_PER_SECOND)
 
 
 def _is_lone_mark(text: str) -> bool:

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subtitles import PRESETS, Cue, SubtitleLayout, TimedWord, build_cues, display_width
+from subtitles.break_words import ENGLISH, BreakWords, break_words_for, ends_sentence
 from subtitles.checker import RULES, TIMING_RULES, CaptionReport, check_captions
-from subtitles.cues import ENGLISH, BreakWords, break_words_for, ends_sentence, line_width_limit
+from subtitles.cues import line_width_limit
 from tests.invariants import check_cues_hold_every_word_without_hard_violations
 
 DEFAULT = SubtitleLayout()
@@ -170,6 +171,54 @@ def test_sentence_ends_allow_closing_quotes_and_skip_titles_and_lower_case_runs(
 def test_break_words_are_looked_up_by_the_languages_first_part_and_others_get_none():
     assert break_words_for("en-US") is ENGLISH
     assert break_words_for("xx") == BreakWords()
+
+
+# --- Break words beyond English: the same guides, each language's own words ---
+
+PASSAGES = {
+    "fr": "Le matin, nous sommes partis vers la mer avec les enfants de la voisine et nous avons marché pendant des "
+    "heures sur le sable mouillé. Le soir, ma grand-mère nous attendait devant la porte de sa maison pour nous "
+    "raconter une histoire de son enfance à la campagne.",
+    "de": "Am Morgen sind wir mit den Kindern der Nachbarin zum Meer gefahren und stundenlang über den nassen Sand "
+    "am Ufer gelaufen. Am Abend wartete unsere Großmutter vor der Tür ihres Hauses, um uns eine Geschichte aus "
+    "ihrer Kindheit auf dem Land zu erzählen.",
+    "es": "Por la mañana fuimos hacia el mar con los hijos de la vecina y caminamos durante horas sobre la arena "
+    "mojada de la playa. Por la noche, mi abuela nos esperaba delante de la puerta de su casa para contarnos una "
+    "historia de su infancia en el campo.",
+    "it": "La mattina siamo andati verso il mare con i figli della vicina e abbiamo camminato per ore sulla sabbia "
+    "bagnata della spiaggia. La sera, mia nonna ci aspettava davanti alla porta della sua casa per raccontarci "
+    "una storia della sua infanzia in campagna.",
+    "pt": "De manhã fomos para o mar com os filhos da vizinha e caminhámos durante horas sobre a areia molhada da "
+    "praia. À noite, a minha avó esperava-nos à porta da sua casa para nos contar uma história da sua infância "
+    "no campo.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(PASSAGES))
+def test_each_languages_captions_never_end_a_line_on_its_articles_or_prepositions(language):
+    words = timed(PASSAGES[language])
+    layout = replace(DEFAULT, language=language)
+    report = check_captions(build_cues(words, layout), layout)
+    assert report.count("break_after_function_word") == 0, report.violations
+    # Cut without the language's words, the same passage does end lines on them, and the checker says so.
+    unaware = build_cues(words, replace(DEFAULT, language="xx"))
+    assert check_captions(unaware, layout).count("break_after_function_word") > 0
+
+
+@pytest.mark.parametrize(
+    ("language", "word", "kind"),
+    [("fr", "l'autre", None), ("fr", "«Les", "article"), ("de", "Meinem", "possessive"), ("de", "zur", "preposition"),
+     ("es", "del", "article"), ("it", "nella", "preposition"), ("pt", "às", "preposition"), ("pt", "casa,", None)],
+)  # fmt: skip
+def test_break_words_of_other_languages_are_found_in_any_case_and_quotes(language, word, kind):
+    assert break_words_for(f"{language}-XX").function_word_kind(word) == kind
+
+
+def test_titles_in_other_languages_do_not_end_a_sentence():
+    assert not ends_sentence("M.", "Dupont", break_words_for("fr"))
+    assert not ends_sentence("Sra.", "García", break_words_for("es"))
+    assert not ends_sentence("z.B.", "Wasser", break_words_for("de"))
+    assert ends_sentence("Haus.", "Dann", break_words_for("de"))
 
 
 # --- The checker flags each rule on a hand-made cue list ---

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from common.text import units
 from subtitles import PRESETS, Cue, SubtitleLayout, TimedWord, build_cues, display_width, render_formats
+from subtitles.break_words import BreakWords, break_words_for
 from subtitles.checker import TIMING_RULES, check_captions
-from subtitles.cues import BreakWords, break_words_for, line_text, reading_speed_for
+from subtitles.cues import line_text, reading_speed_for
 from tests.invariants import check_cues_hold_every_word_without_hard_violations, strip_tags
 
 MIXED = "我们用 Python 写代码，每个字都会随着声音亮起来。"
