@@ -11,9 +11,11 @@ Steps, each timed and reported even when another fails:
    weights loaded through `F5Synthesizer.load` (median of three after a warm-up; RTF = seconds / audio seconds);
 4. `bench/throughput.py`'s measurements through `Pipeline.load` on the GPU: the job mix at concurrency 1, 4 and
    16, and the 5,000-character job batched vs one chunk per model call;
-5. peak GPU memory.
-It writes `gpu_check.json` and `gpu_check.md` into OUT_DIR and prints the markdown. Wheels for the packages the
-GPU machine lacks are listed in bench/gpu_wheels.txt; `bench/gpu_wheels.sh` downloads them into .whl/.
+5. peak GPU memory (of this process: the GPU tests run in their own).
+It writes `gpu_check.json` and `gpu_check.md` into OUT_DIR after every step (a run stopped at a time limit keeps
+what it measured) and prints the markdown at the end. Wheels for the packages the GPU machine lacks are listed in
+bench/gpu_wheels.txt; `bench/gpu_wheels.sh` downloads them into .whl/, and `bench/gpu_rehearsal.sh` runs this
+check on a CPU as that machine will.
 """
 
 from __future__ import annotations
@@ -122,8 +124,9 @@ def _synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def step(report: dict[str, Any], name: str, run: Callable[[], Any]) -> None:
-    """Run one step; its result, or its error, and its duration go into the report."""
+def step(report: dict[str, Any], name: str, run: Callable[[], Any], out: Path) -> None:
+    """Run one step; its result, or its error, and its duration go into the report, which is saved at once: a
+    run stopped at the GPU machine's time limit still brings back every step finished before."""
     started = time.perf_counter()
     print(f"== {name}", flush=True)
     try:
@@ -131,7 +134,14 @@ def step(report: dict[str, Any], name: str, run: Callable[[], Any]) -> None:
     except Exception as error:  # one failing step must not lose the others' figures
         report[name] = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-2000:]}
     report.setdefault("seconds", {})[name] = round(time.perf_counter() - started, 1)
+    report["peak memory"] = peak_memory()
     print(json.dumps(report[name], indent=2)[:3000], flush=True)
+    save(report, out)
+
+
+def save(report: dict[str, Any], out: Path) -> None:
+    (out / "gpu_check.json").write_text(json.dumps(report, indent=2))
+    (out / "gpu_check.md").write_text(markdown(report) + "\n")
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -161,8 +171,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"wheels": install_wheels()}
     device = "cpu" if args.small else "cuda"
-    step(report, "versions", versions)
-    step(report, "gpu tests", gpu_tests)
+    step(report, "versions", versions, args.out)
+    step(report, "gpu tests", gpu_tests, args.out)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as scratch:
         from bench.throughput import load_pipeline, measure
         from scripts.tiny_volume import build_tiny_volume
@@ -172,24 +182,21 @@ def main() -> None:
             report,
             "volume",
             lambda: str(build_tiny_volume(volume, full_size=not args.small, speech_recognition=False).models_dir),
+            args.out,
         )
         dtypes = ["float32"] if args.small else ["float16", "bfloat16"]
-        step(report, "real-time factor", lambda: real_time_factors(volume, device, dtypes, [16, 32]))
+        step(report, "real-time factor", lambda: real_time_factors(volume, device, dtypes, [16, 32]), args.out)
         concurrencies, jobs, nfe = ([1, 2], 4, 4) if args.small else ([1, 4, 16], 16, 16)
         step(report, "throughput", lambda: measure(load_pipeline(volume, device, not args.small, build=False),
-                                                   Path(scratch), concurrencies, jobs, nfe))  # fmt: skip
-    step(report, "peak memory", lambda: _peak_memory(device))
-    (args.out / "gpu_check.json").write_text(json.dumps(report, indent=2))
-    text = markdown(report)
-    (args.out / "gpu_check.md").write_text(text + "\n")
-    print(text)
+                                                   Path(scratch), concurrencies, jobs, nfe), args.out)  # fmt: skip
+    print(markdown(report))
 
 
-def _peak_memory(device: str) -> dict[str, Any]:
-    if device != "cuda":
-        return {"note": "no GPU"}
+def peak_memory() -> dict[str, Any]:
     import torch
 
+    if not torch.cuda.is_available():
+        return {"note": "no GPU"}
     return {"allocated_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
             "reserved_gib": round(torch.cuda.max_memory_reserved() / 2**30, 2)}  # fmt: skip
 
