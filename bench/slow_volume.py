@@ -11,7 +11,9 @@ metadata operation as RunPod's network volume does, then times, from that mount:
           with the environment's own interpreter on the mount
   ours:   what the bootstrap does: unpack the environment's start-up pack (written by the build) from the mount
           to local disk, its links pointing into the mount (bootstrap/startup_copy.py), then the same start-up
-          with the local copy's interpreter
+          with the local copy's interpreter; each run into a local folder of its own, as a new worker's empty
+          disk (deleting the previous run's copy first slows the next unpack up to threefold on a disk mounted
+          with `discard`, which frees the deleted blocks while tar writes: BENCHMARKS.md)
 each side once per run, the three sides in turn, and reports the median and the spread (fastest to slowest) of
 the runs; it counts each side's file-system calls once, with `strace -c -f`.
 
@@ -55,17 +57,15 @@ HAND_OVER = (
 )
 
 
-def wall_s(python: str, code: str, before: Callable[[], None] = lambda: None) -> float:
+def wall_s(python: str, code: str) -> float:
     """Wall seconds of one run of the code."""
-    before()
     started = time.perf_counter()
     subprocess.run([python, "-c", code], check=True, capture_output=True, cwd="/")
     return time.perf_counter() - started
 
 
-def file_system_calls(python: str, code: str, before: Callable[[], None] = lambda: None) -> int:
+def file_system_calls(python: str, code: str) -> int:
     """The file-system calls of one run of the code, as `strace -c -f` counts them (-1 if it printed no total)."""
-    before()
     traced = subprocess.run(
         ["strace", "-c", "-f", "-e", "trace=%file,read,getdents64", python, "-c", code],
         capture_output=True, text=True, check=True, cwd="/",
@@ -160,18 +160,24 @@ def main() -> None:
             python = str(mount / "bin" / "python")
             start_up = OURS.format(root=str(ROOT), volume=str(volume))
             base_python = str(Path(sys.base_prefix) / "bin" / "python3")
-            hand_over = HAND_OVER.format(root=str(ROOT), env=str(mount), local_root=str(local_root), code=start_up)
-            sides: dict[str, tuple[str, str, Callable[[], None]]] = {
-                "naive": (python, NAIVE, lambda: None),
-                "direct": (python, start_up, lambda: None),
-                "ours": (base_python, hand_over, lambda: shutil.rmtree(local_root, ignore_errors=True)),
+
+            def hand_over(run: int) -> str:  # a new local folder each run: an empty disk, as a new worker has
+                local = local_root / f"run-{run}"
+                return HAND_OVER.format(root=str(ROOT), env=str(mount), local_root=str(local), code=start_up)
+
+            sides: dict[str, tuple[str, Callable[[int], str]]] = {
+                "naive": (python, lambda run: NAIVE),
+                "direct": (python, lambda run: start_up),
+                "ours": (base_python, hand_over),
             }
             walls: dict[str, list[float]] = {side: [] for side in sides}
             for run in range(args.runs):
-                for side, (interpreter, code, before) in sides.items():
-                    walls[side].append(wall_s(interpreter, code, before))
+                for side, (interpreter, code) in sides.items():
+                    walls[side].append(wall_s(interpreter, code(run)))
                 print(f"run {run + 1}: " + ", ".join(f"{side} {walls[side][-1]:.1f} s" for side in sides), flush=True)
-            calls = {side: file_system_calls(*arguments) for side, arguments in sides.items()}
+            calls = {
+                side: file_system_calls(interpreter, code(args.runs)) for side, (interpreter, code) in sides.items()
+            }
         finally:
             subprocess.run(["fusermount", "-u", str(mount)], check=False)
             passthrough.wait(timeout=30)  # it reports the unmount as an error in its log
