@@ -123,11 +123,7 @@ GERMAN = BreakWords(
         "wie".split()
     ),
     possessives=frozenset(
-        [
-            stem + ending
-            for stem in ("mein", "dein", "sein", "ihr", "unser")
-            for ending in ("", "e", "en", "em", "er", "es")
-        ]
+        [stem + ending for stem in ("mein", "dein", "sein", "ihr", "unser") for ending in GERMAN_ENDINGS]
         + "euer eure euren eurem eurer eures".split()
     ),
     binds_forward=frozenset("ich du er wir sehr".split()),  # `nicht` follows its verb: not here
