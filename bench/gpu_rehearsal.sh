@@ -17,8 +17,8 @@ find_python312() {
 python=$(find_python312)
 [ -n "$python" ] || { echo "no Python 3.12 found: set PYTHON312" >&2; exit 1; }
 
-# The GPU machine's image (/work/.library/device/KINDS.md, read 2026-11): these versions, and the rest of what the
-# load path needs from it at whatever PyPI resolves.
+# The GPU machine's image, as its package list read in 2026-11: these versions, and the rest of what the load path
+# needs from it at whatever PyPI resolves.
 machine_pins=(torch==2.11.0 torchaudio==2.11.0 transformers==5.17.0 huggingface_hub==1.33.0 tokenizers==0.23.2
   safetensors==0.8.0 numpy==2.5.2 torchdiffeq==0.2.5 accelerate==1.15.0 sentencepiece==0.2.2 tiktoken==0.14.0)
 machine_others=(pip scipy requests numba llvmlite scikit-learn joblib msgpack lazy-loader pyyaml tqdm regex einops
